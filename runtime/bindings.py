@@ -1,0 +1,129 @@
+"""`env`: what user code receives as `self.env`, with a workflow binding per `[[workflows]]`.
+
+The binding mirrors the Python SDK's wrapper: `create`, `create_batch`/`createBatch`, `get`,
+`deleteBatch`; an instance handle has `id`, `status`, `pause`, `resume`, `terminate`,
+`restart`, `delete` and `send_event`/`sendEvent`. Instances created here carry the trigger
+`binding`, as on Cloudflare.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import ValidationError
+from .serialization import JsDict
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+def _options(options: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise TypeError(
+            f"create() takes a dict like {{'id': ..., 'params': ...}}, got {type(options).__name__}"
+        )
+    merged = {**options, **kwargs}
+    unknown = set(merged) - {"id", "params", "retention", "locationHint"}
+    if unknown:
+        raise ValidationError(f"Unknown create() option(s): {', '.join(sorted(unknown))}")
+    return merged
+
+
+class WorkflowInstance:
+    """A handle on one instance, as returned by `create` and `get`."""
+
+    def __init__(self, engine: Engine, workflow: str, instance_id: str) -> None:
+        self._engine = engine
+        self._workflow = workflow
+        self.id = instance_id
+
+    def __repr__(self) -> str:
+        return f"<WorkflowInstance {self._workflow}/{self.id}>"
+
+    async def status(self) -> JsDict:
+        return await self._engine.status(self._workflow, self.id)
+
+    async def pause(self) -> None:
+        await self._engine.pause(self._workflow, self.id)
+
+    async def resume(self) -> None:
+        await self._engine.resume(self._workflow, self.id)
+
+    async def terminate(self, options: Any = None) -> None:
+        await self._engine.terminate(self._workflow, self.id)
+
+    async def restart(self, options: Any = None) -> None:
+        from_step = (options or {}).get("from") if isinstance(options, dict) else None
+        await self._engine.restart(self._workflow, self.id, from_step)
+
+    async def delete(self) -> None:
+        await self._engine.delete(self._workflow, self.id)
+
+    async def send_event(self, event: Any = None, **kwargs: Any) -> None:
+        event = {**(event or {}), **kwargs}
+        if "type" not in event:
+            raise ValidationError('send_event needs {"type": ..., "payload": ...}')
+        await self._engine.send_event(self._workflow, self.id, event["type"], event.get("payload"))
+
+    sendEvent = send_event  # noqa: N815 - the JavaScript spelling the SDK also accepts
+
+
+class WorkflowBinding:
+    """`env.MY_WORKFLOW`."""
+
+    def __init__(self, engine: Engine, workflow: str) -> None:
+        self._engine = engine
+        self._workflow = workflow
+
+    def __repr__(self) -> str:
+        return f"<Workflow binding {self._workflow}>"
+
+    async def create(self, options: Any = None, **kwargs: Any) -> WorkflowInstance:
+        opts = _options(options, kwargs)
+        row = await self._engine.create(
+            self._workflow, opts.get("id"), opts.get("params"), trigger="binding"
+        )
+        return WorkflowInstance(self._engine, self._workflow, row.id)
+
+    async def create_batch(self, batch: list[Any]) -> list[WorkflowInstance]:
+        if not isinstance(batch, list):
+            raise TypeError("create_batch() takes a list of option dicts")
+        items = [(o.get("id"), o.get("params")) for o in (_options(b, {}) for b in batch)]
+        rows = await self._engine.create_batch(self._workflow, items, trigger="binding")
+        return [WorkflowInstance(self._engine, self._workflow, row.id) for row in rows]
+
+    createBatch = create_batch  # noqa: N815
+
+    async def get(self, instance_id: str) -> WorkflowInstance:
+        row = await self._engine.get_row(self._workflow, instance_id)
+        return WorkflowInstance(self._engine, self._workflow, row.id)
+
+    async def deleteBatch(self, ids: list[str]) -> None:  # noqa: N802 - camelCase only, as in the SDK
+        for instance_id in dict.fromkeys(ids):
+            await self._engine.delete(self._workflow, instance_id)
+
+
+class Env:
+    """Attribute (and item) access to bindings and vars, like the SDK's `_EnvWrapper`."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__dict__[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.__dict__
+
+    def __repr__(self) -> str:
+        return f"<Env {', '.join(sorted(self.__dict__))}>"
+
+
+def build_env(engine: Engine, vars: dict[str, Any], bindings: dict[str, str]) -> Env:
+    """`bindings` maps binding name (MY_WORKFLOW) to workflow name."""
+    values: dict[str, Any] = dict(vars)
+    for binding, workflow in bindings.items():
+        values[binding] = WorkflowBinding(engine, workflow)
+    return Env(values)

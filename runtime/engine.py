@@ -1,0 +1,695 @@
+"""The engine: schedules instances, runs them by replay, and carries out lifecycle requests.
+
+Every instance that is not finished is either *loaded* (an asyncio task running or replaying its
+`run()`), *parked* (out of memory, its next deadline in a timer heap, woken by that deadline or
+by an event), *paused*, or *queued* behind the concurrency limit. Only running instances hold
+one of the `max_concurrency` slots: sleeping and waiting ones give theirs back.
+
+The engine is the only writer of instance state in its process; everything durable goes through
+the store's group-commit writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .entrypoints import ExecutionContext, NonRetryableError
+from .errors import (
+    ConflictError,
+    InstanceNotFoundError,
+    ValidationError,
+    WorkflowFatalError,
+    WorkflowNotFoundError,
+)
+from .execution import EVENT_TYPE, Execution, Park, error_dict
+from .serialization import JsDict, decode, encode
+from .step import WorkflowStep
+from .store import EventRow, InstanceRow, Store, now_ms
+
+log = logging.getLogger("durable.engine")
+
+INSTANCE_ID = EVENT_TYPE  # same rule: ^[a-zA-Z0-9_][a-zA-Z0-9-_]*$
+MAX_INSTANCE_ID = 100
+MAX_BATCH = 100
+STATUSES = (
+    "queued",
+    "running",
+    "paused",
+    "errored",
+    "terminated",
+    "complete",
+    "waiting",
+    "waitingForPause",
+    "unknown",
+)
+NRE_FATAL_MESSAGE = (
+    "The execution of the Workflow instance was terminated, as a step threw an "
+    "NonRetryableError and it was not handled"
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Engine settings; the defaults are production's (min_event_timeout_ms) or sensible locally."""
+
+    max_concurrency: int = 1000
+    park_after_ms: int = 1000
+    min_event_timeout_ms: int = 1000
+
+
+@dataclass(frozen=True)
+class WorkflowDefinition:
+    name: str
+    binding: str
+    class_name: str
+    cls: type | None
+    script_name: str | None = None
+    step_limit: int = 1024
+    implicit_dependencies: bool = True
+    preserve_non_retryable_message: bool = True
+
+
+@dataclass(eq=False)
+class LoadedInstance:
+    row: InstanceRow
+    definition: WorkflowDefinition
+    task: asyncio.Task[None] | None = None
+    execution: Execution | None = None
+    pause_requested: bool = False
+    callbacks_running: int = 0
+    cancel_reason: str | None = None
+    waiter: asyncio.Future[None] | None = None
+    waiter_type: str | None = None
+    holds_slot: bool = False
+    early_events: list[EventRow] = field(default_factory=list)
+
+
+def validate_instance_id(instance_id: Any) -> str:
+    if (
+        not isinstance(instance_id, str)
+        or not 0 < len(instance_id) <= MAX_INSTANCE_ID
+        or not INSTANCE_ID.match(instance_id)
+    ):
+        raise ValidationError(
+            f"Invalid instance id {instance_id!r}: use 1-100 letters, digits, '-' or '_', "
+            "not starting with '-'."
+        )
+    return instance_id
+
+
+def validate_event_type(event_type: Any) -> str:
+    if (
+        not isinstance(event_type, str)
+        or not 0 < len(event_type) <= 100
+        or not EVENT_TYPE.match(event_type)
+    ):
+        raise ValidationError(
+            f"Invalid event type {event_type!r}: use 1-100 letters, digits, '-' or '_', "
+            "not starting with '-'."
+        )
+    return event_type
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        definitions: dict[str, WorkflowDefinition],
+        *,
+        env: Any = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.store = store
+        self.definitions = definitions
+        self.env = env
+        self.limits = limits or Limits()
+        self.loaded: dict[int, LoadedInstance] = {}
+        self._by_key: dict[tuple[str, str], LoadedInstance] = {}
+        self._creating: set[tuple[str, str]] = set()
+        self._parked: dict[int, tuple[int, str | None]] = {}
+        self._timers: list[tuple[int, int]] = []
+        self._timers_changed = asyncio.Event()
+        self._slots = asyncio.Semaphore(self.limits.max_concurrency)
+        self._next_pk = 0
+        self._next_event_seq = 0
+        self._timer_task: asyncio.Task[None] | None = None
+        self.draining = False
+        self.finished = asyncio.Condition()
+
+    # -- start and stop --
+
+    async def start(self, *, resume: bool = True) -> None:
+        """Open for business; with `resume`, pick up every unfinished instance."""
+        self._next_pk = await self.store.max_instance_pk()
+        self._next_event_seq = await self.store.max_event_seq()
+        await self.store.upsert_workflows(
+            (d.name, d.class_name, d.script_name) for d in self.definitions.values()
+        )
+        if resume:
+            await self._resume_unfinished()
+        self._timer_task = asyncio.create_task(self._timer_loop(), name="durable-timers")
+
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop running instances; they resume from their last completed step on next start.
+
+        With `grace`, steps already running get that many seconds to finish and be recorded.
+        """
+        self.draining = True
+        if self._timer_task is not None:
+            self._timer_task.cancel()
+        tasks = [inst.task for inst in self.loaded.values() if inst.task is not None]
+        if grace > 0 and tasks:
+            for inst in self.loaded.values():
+                if inst.waiter is not None and not inst.waiter.done():
+                    inst.waiter.set_exception(Park())
+            await asyncio.wait(tasks, timeout=grace)
+        for inst in list(self.loaded.values()):
+            if inst.task is not None and not inst.task.done():
+                inst.cancel_reason = "shutdown"
+                inst.task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.store.flush()
+
+    async def _resume_unfinished(self) -> None:
+        horizon = now_ms() + self.limits.park_after_ms
+        for row in await self.store.unfinished_instances():
+            definition = self.definitions.get(row.workflow)
+            if definition is None or definition.cls is None:
+                log.warning(
+                    "instance %s of unknown workflow %s left as it is", row.id, row.workflow
+                )
+                continue
+            if row.status == "waitingForPause":
+                row.status, row.paused_ms = "paused", now_ms()
+                self.store.put_instance(row)
+            elif (
+                row.status == "waiting"
+                and (row.wake_ms or 0) > horizon
+                and not (row.waiting_for and await self._has_pending_event(row.pk, row.waiting_for))
+            ):
+                self._park_row(row)
+            elif row.status != "paused":
+                self._launch(LoadedInstance(row, definition), fresh=False)
+
+    async def _has_pending_event(self, pk: int, event_type: str) -> bool:
+        return any(e.type == event_type for e in await self.store.events_of(pk, pending_only=True))
+
+    # -- lookups --
+
+    def definition(self, workflow: str) -> WorkflowDefinition:
+        try:
+            return self.definitions[workflow]
+        except KeyError:
+            raise WorkflowNotFoundError(workflow, sorted(self.definitions)) from None
+
+    async def get_row(self, workflow: str, instance_id: str) -> InstanceRow:
+        self.definition(workflow)
+        inst = self._by_key.get((workflow, instance_id))
+        if inst is not None:
+            return inst.row
+        row = await self.store.get_instance(workflow, instance_id)
+        if row is None:
+            raise InstanceNotFoundError(workflow, instance_id)
+        return row
+
+    async def status(self, workflow: str, instance_id: str) -> JsDict:
+        row = await self.get_row(workflow, instance_id)
+        result = JsDict(status=row.status)
+        if row.error is not None:
+            result["error"] = decode(row.error)
+        if row.status == "complete":
+            result["output"] = decode(row.output)
+        return result
+
+    # -- creating --
+
+    async def create(
+        self,
+        workflow: str,
+        instance_id: str | None = None,
+        params: Any = None,
+        *,
+        trigger: str = "api",
+    ) -> InstanceRow:
+        rows = await self.create_batch(
+            workflow, [(instance_id, params)], trigger=trigger, skip_existing=False
+        )
+        return rows[0]
+
+    async def create_batch(
+        self,
+        workflow: str,
+        items: list[tuple[str | None, Any]],
+        *,
+        trigger: str = "api",
+        skip_existing: bool = True,
+    ) -> list[InstanceRow]:
+        """Create instances; with `skip_existing`, ids that exist already are left out."""
+        definition = self.definition(workflow)
+        if not items:
+            raise ValidationError("create_batch needs at least 1 instance.")
+        if len(items) > MAX_BATCH:
+            raise ValidationError(
+                f"create_batch accepts at most {MAX_BATCH} instances, got {len(items)}."
+            )
+        prepared: list[tuple[str, str]] = []
+        for instance_id, params in items:
+            instance_id = (
+                str(uuid.uuid4()) if instance_id is None else validate_instance_id(instance_id)
+            )
+            encoded = encode({} if params is None else params, what="params")
+            prepared.append((instance_id, encoded))
+        chosen: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for instance_id, encoded in prepared:
+            key = (workflow, instance_id)
+            exists = key in self._by_key or key in self._creating or instance_id in seen
+            if not exists and len(instance_id) != 36:  # generated UUIDs cannot collide
+                exists = await self.store.get_instance(workflow, instance_id) is not None
+            if exists:
+                if not skip_existing:
+                    raise ConflictError(
+                        f'An instance with id "{instance_id}" already exists in workflow "{workflow}".'
+                    )
+                continue
+            seen.add(instance_id)
+            chosen.append((instance_id, encoded))
+        stamp = now_ms()
+        rows: list[InstanceRow] = []
+        for instance_id, encoded in chosen:
+            self._next_pk += 1
+            row = InstanceRow(
+                pk=self._next_pk,
+                workflow=workflow,
+                id=instance_id,
+                status="queued",
+                params=encoded,
+                output=None,
+                error=None,
+                trigger=trigger,
+                created_ms=stamp,
+                started_ms=None,
+                ended_ms=None,
+                modified_ms=stamp,
+            )
+            rows.append(row)
+            self._creating.add((workflow, instance_id))
+            self.store.put_instance(row)
+        try:
+            await self.store.flush()
+        finally:
+            for row in rows:
+                self._creating.discard((workflow, row.id))
+        if definition.cls is not None:  # a workflow defined by another Worker is not run here
+            for row in rows:
+                self._launch(LoadedInstance(row, definition), fresh=True)
+        return rows
+
+    # -- running --
+
+    def _launch(self, inst: LoadedInstance, *, fresh: bool) -> None:
+        self.loaded[inst.row.pk] = inst
+        self._by_key[(inst.row.workflow, inst.row.id)] = inst
+        self._parked.pop(inst.row.pk, None)
+        inst.task = asyncio.create_task(self._run(inst, fresh), name=f"instance-{inst.row.id}")
+
+    async def _acquire(self, inst: LoadedInstance) -> None:
+        if inst.holds_slot:
+            return
+        if self._slots.locked() and inst.row.status != "queued":
+            self._set_status(inst.row, "queued")
+        await self._slots.acquire()
+        inst.holds_slot = True
+
+    def _release(self, inst: LoadedInstance) -> None:
+        if inst.holds_slot:
+            inst.holds_slot = False
+            self._slots.release()
+
+    def _set_status(self, row: InstanceRow, status: str) -> None:
+        row.status, row.modified_ms = status, now_ms()
+        self.store.put_instance(row)
+
+    async def _run(self, inst: LoadedInstance, fresh: bool) -> None:
+        row = inst.row
+        try:
+            await self._acquire(inst)
+            steps = [] if fresh else await self.store.steps_of(row.pk)
+            buffered = [] if fresh else await self.store.events_of(row.pk, pending_only=True)
+            known = {e.seq for e in buffered}
+            buffered += [e for e in inst.early_events if e.seq not in known]
+            inst.early_events.clear()
+            execution = inst.execution = Execution(self, inst, steps, buffered)
+            if row.started_ms is None:
+                row.started_ms = now_ms()
+            row.wake_ms = row.waiting_for = None
+            self._set_status(row, "running")
+            result = await self._call_run(inst, execution)
+            if execution.fatal is not None:
+                raise execution.fatal
+            output = encode(result, what="The output of run()")
+        except Park:
+            return
+        except asyncio.CancelledError:
+            await self._cancelled(inst)
+            return
+        except Exception as exc:  # noqa: BLE001 - an uncaught error ends the instance
+            await self._finish(inst, "errored", error=self._run_error(inst, exc))
+            return
+        finally:
+            self._release(inst)
+            inst.execution = None
+        await self._finish(inst, "complete", output=output)
+
+    async def _call_run(self, inst: LoadedInstance, execution: Execution) -> Any:
+        definition = inst.definition
+        assert definition.cls is not None
+        workflow = definition.cls(ExecutionContext(), self.env)
+        row = inst.row
+        event = JsDict(
+            payload=decode(row.params),
+            timestamp=datetime.fromtimestamp(row.created_ms / 1000, UTC).replace(tzinfo=None),
+            instanceId=row.id,
+            workflowName=row.workflow,
+        )
+        step = WorkflowStep(execution, implicit_dependencies=definition.implicit_dependencies)
+        result = workflow.run(event, step)
+        if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+            result = await result
+        return result
+
+    def _run_error(self, inst: LoadedInstance, exc: Exception) -> dict[str, str]:
+        if (
+            isinstance(exc, NonRetryableError)
+            and not inst.definition.preserve_non_retryable_message
+        ):
+            return {"name": "WorkflowFatalError", "message": NRE_FATAL_MESSAGE}
+        if isinstance(exc, WorkflowFatalError):
+            return {"name": "WorkflowFatalError", "message": str(exc)}
+        return error_dict(exc)
+
+    async def _finish(
+        self,
+        inst: LoadedInstance,
+        status: str,
+        *,
+        output: str | None = None,
+        error: dict[str, str] | None = None,
+    ) -> None:
+        row = inst.row
+        row.output = output
+        row.error = json.dumps(error) if error is not None else None
+        row.ended_ms = now_ms()
+        row.wake_ms = row.waiting_for = None
+        row.status, row.modified_ms = status, row.ended_ms
+        future = self.store.put_instance(row, wait=True)
+        self._unload(inst)
+        if future is not None:
+            await future
+        async with self.finished:
+            self.finished.notify_all()
+
+    def _unload(self, inst: LoadedInstance) -> None:
+        if self.loaded.get(inst.row.pk) is inst:
+            del self.loaded[inst.row.pk]
+            self._by_key.pop((inst.row.workflow, inst.row.id), None)
+
+    async def _cancelled(self, inst: LoadedInstance) -> None:
+        reason, inst.cancel_reason = inst.cancel_reason, None
+        if reason == "pause":
+            self.park_paused(inst)
+        elif reason == "terminate":
+            await self._finish(inst, "terminated")
+        else:  # shutdown, restart, delete: the caller decides what happens next
+            self._unload(inst)
+
+    # -- waiting and parking --
+
+    async def block(self, inst: LoadedInstance, deadline_ms: int, event_type: str | None) -> None:
+        """Called by a step waiting for a deadline or an event: wait in memory or park."""
+        execution = inst.execution
+        assert execution is not None
+        if event_type is not None and execution.has_buffered(event_type):
+            return
+        row = inst.row
+        self._release(inst)
+        row.wake_ms, row.waiting_for = deadline_ms, event_type
+        self._set_status(row, "waiting")
+        remaining = deadline_ms - now_ms()
+        park_after = self.limits.park_after_ms
+        if remaining > 0:
+            if event_type is None and remaining > park_after:
+                self._park(inst)
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            inst.waiter, inst.waiter_type = future, event_type
+            try:
+                async with asyncio.timeout(min(remaining, park_after) / 1000):
+                    await future
+            except TimeoutError:
+                if deadline_ms - now_ms() > 0:
+                    self._park(inst)
+            except Park:
+                if inst.pause_requested:
+                    self.park_paused(inst)
+                raise
+            finally:
+                inst.waiter = inst.waiter_type = None
+        if self.draining:
+            raise Park()
+        await self._acquire(inst)
+        row.wake_ms = row.waiting_for = None
+        self._set_status(row, "running")
+
+    def _park(self, inst: LoadedInstance) -> None:
+        """Take `inst` out of memory until its deadline or its event; unwinds its `run()`."""
+        self._unload(inst)
+        self._park_row(inst.row)
+        raise Park()
+
+    def _park_row(self, row: InstanceRow) -> None:
+        assert row.wake_ms is not None
+        self._parked[row.pk] = (row.wake_ms, row.waiting_for)
+        heapq.heappush(self._timers, (row.wake_ms, row.pk))
+        if self._timers[0][1] == row.pk:
+            self._timers_changed.set()
+
+    def park_paused(self, inst: LoadedInstance) -> None:
+        """Record that `inst` reached a step boundary with a pause pending."""
+        inst.pause_requested = False
+        inst.row.paused_ms = now_ms()
+        self._set_status(inst.row, "paused")
+        self._unload(inst)
+
+    async def _timer_loop(self) -> None:
+        while True:
+            now = now_ms()
+            while self._timers and self._timers[0][0] <= now:
+                wake_ms, pk = heapq.heappop(self._timers)
+                parked = self._parked.get(pk)
+                if parked is not None and parked[0] == wake_ms:
+                    del self._parked[pk]
+                    await self._wake(pk)
+            self._timers_changed.clear()
+            timeout = (self._timers[0][0] - now_ms()) / 1000 if self._timers else None
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._timers_changed.wait()
+            except TimeoutError:
+                pass
+
+    async def _wake(self, pk: int) -> None:
+        if pk in self.loaded:
+            return
+        row = await self.store.get_instance_by_pk(pk)
+        if row is None or row.status != "waiting":
+            return
+        definition = self.definitions.get(row.workflow)
+        if definition is None or definition.cls is None:
+            return
+        self._launch(LoadedInstance(row, definition), fresh=False)
+
+    # -- lifecycle requests --
+
+    async def pause(self, workflow: str, instance_id: str) -> None:
+        row = await self.get_row(workflow, instance_id)
+        if row.finished:
+            raise ConflictError(
+                f'Cannot pause instance "{instance_id}": it is already {row.status}.'
+            )
+        if row.status in ("paused", "waitingForPause"):
+            return
+        inst = self.loaded.get(row.pk)
+        if inst is None:
+            self._parked.pop(row.pk, None)
+            row.paused_ms = now_ms()
+            self._set_status(row, "paused")
+            await self.store.flush()
+            return
+        inst.pause_requested = True
+        if inst.callbacks_running > 0:
+            self._set_status(row, "waitingForPause")
+        elif inst.waiter is not None and not inst.waiter.done():
+            inst.waiter.set_exception(Park())
+        elif inst.task is not None:
+            inst.cancel_reason = "pause"
+            inst.task.cancel()
+        await self._settle(inst)
+
+    async def resume(self, workflow: str, instance_id: str) -> None:
+        row = await self.get_row(workflow, instance_id)
+        inst = self.loaded.get(row.pk)
+        if inst is not None and inst.pause_requested:
+            inst.pause_requested = False
+            self._set_status(row, "running")
+            return
+        if row.status != "paused":
+            return
+        if row.paused_ms is not None:
+            self.store.shift_deadlines(row.pk, now_ms() - row.paused_ms)
+        row.paused_ms = None
+        self._set_status(row, "queued")
+        self._launch(LoadedInstance(row, self.definition(workflow)), fresh=False)
+
+    async def terminate(self, workflow: str, instance_id: str) -> None:
+        row = await self.get_row(workflow, instance_id)
+        if row.finished:
+            raise ConflictError(
+                f'Cannot terminate instance "{instance_id}": it is already {row.status}.'
+            )
+        inst = self.loaded.get(row.pk)
+        if inst is not None and inst.task is not None and not inst.task.done():
+            inst.cancel_reason = "terminate"
+            inst.task.cancel()
+            await self._settle(inst)
+            return
+        self._parked.pop(row.pk, None)
+        row.ended_ms = now_ms()
+        row.wake_ms = row.waiting_for = None
+        self._set_status(row, "terminated")
+        await self.store.flush()
+
+    async def restart(
+        self, workflow: str, instance_id: str, from_step: dict[str, Any] | None = None
+    ) -> None:
+        """Run again from the start, or from a named step keeping the steps before it."""
+        row = await self.get_row(workflow, instance_id)
+        from_seq = 0
+        if from_step is not None:
+            from_seq = await self._find_step_seq(row.pk, from_step)
+        await self._stop_loaded(row.pk, "restart")
+        self._parked.pop(row.pk, None)
+        self.store.delete_steps(row.pk, from_seq)
+        if from_step is None:
+            self.store.delete_events(row.pk)
+        row.output = row.error = None
+        row.started_ms = row.ended_ms = row.paused_ms = row.wake_ms = None
+        row.waiting_for = None
+        self._set_status(row, "queued")
+        await self.store.flush()
+        self._launch(LoadedInstance(row, self.definition(workflow)), fresh=from_step is None)
+
+    async def _find_step_seq(self, pk: int, from_step: dict[str, Any]) -> int:
+        name = from_step.get("name")
+        kind = {"do": "step", "sleep": "sleep", "waitForEvent": "waitForEvent"}.get(
+            from_step.get("type") or "do"
+        )
+        count = from_step.get("count") or 1
+        if not isinstance(name, str) or not name or kind is None:
+            raise ValidationError(
+                'Restart "from" needs a step name and a type of do, sleep or waitForEvent.'
+            )
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValidationError('Restart "from.count" must be a positive integer.')
+        for step in await self.store.steps_of(pk):
+            if step.kind == kind and step.name == name and step.count == count:
+                return step.seq
+        raise ValidationError(f'Step "{name}" not found in execution history (count {count}).')
+
+    async def delete(self, workflow: str, instance_id: str) -> None:
+        row = await self.get_row(workflow, instance_id)
+        await self._stop_loaded(row.pk, "delete")
+        self._parked.pop(row.pk, None)
+        await self.store.delete_instance(row.pk)
+
+    async def delete_all(self, workflow: str) -> None:
+        self.definition(workflow)
+        for inst in [i for i in self.loaded.values() if i.row.workflow == workflow]:
+            await self._stop_loaded(inst.row.pk, "delete")
+        for pk in [pk for pk in self._parked]:
+            self._parked.pop(pk, None)  # stale heap entries are skipped when they come due
+        await self.store.delete_workflow_instances(workflow)
+
+    async def _stop_loaded(self, pk: int, reason: str) -> None:
+        inst = self.loaded.get(pk)
+        if inst is None or inst.task is None:
+            return
+        inst.cancel_reason = reason
+        inst.task.cancel()
+        await asyncio.gather(inst.task, return_exceptions=True)
+        self._unload(inst)
+
+    async def _settle(self, inst: LoadedInstance) -> None:
+        """Let a cancelled or woken task record its new state before answering."""
+        if inst.task is not None and inst.row.status != "waitingForPause":
+            await asyncio.wait([inst.task], timeout=5)
+        await self.store.flush()
+
+    # -- events --
+
+    async def send_event(
+        self, workflow: str, instance_id: str, event_type: str, payload: Any
+    ) -> None:
+        """Buffer an event for an instance, durably, and wake it if it waits for this type."""
+        validate_event_type(event_type)
+        encoded = encode(payload, what="The event payload")
+        row = await self.get_row(workflow, instance_id)
+        self._next_event_seq += 1
+        event = EventRow(self._next_event_seq, row.pk, event_type, encoded, now_ms())
+        await self.store.put_event(event, wait=True)  # type: ignore[misc]
+        inst = self.loaded.get(row.pk)
+        if inst is not None:
+            if inst.execution is not None:
+                inst.execution.buffered.append(event)
+            else:
+                inst.early_events.append(event)
+            if (
+                inst.waiter is not None
+                and inst.waiter_type == event_type
+                and not inst.waiter.done()
+            ):
+                inst.waiter.set_result(None)
+            return
+        parked = self._parked.get(row.pk)
+        if parked is not None and parked[1] == event_type:
+            del self._parked[row.pk]
+            await self._wake(row.pk)
+
+    # -- waiting for outcomes (CLI --wait, tests) --
+
+    async def wait_for(
+        self,
+        workflow: str,
+        instance_id: str,
+        statuses: tuple[str, ...],
+        timeout: float | None = None,
+    ) -> InstanceRow:
+        """Return the instance once its status is one of `statuses`."""
+        async with asyncio.timeout(timeout):
+            while True:
+                row = await self.get_row(workflow, instance_id)
+                if row.status in statuses:
+                    return row
+                async with self.finished:
+                    try:
+                        async with asyncio.timeout(0.05):
+                            await self.finished.wait()
+                    except TimeoutError:
+                        pass

@@ -1,0 +1,445 @@
+"""One run of one instance: the step cache, attempts, retries, timers and events.
+
+`run()` is replayed from the top every time an instance resumes (after a crash, a reload, a
+sleep or a wait it was parked in). Every `step.do`, `sleep` and `wait_for_event` is keyed like
+Cloudflare's step cache, by (kind, name, occurrence count of that name in this run), and a
+key whose result is stored returns it at once instead of running again.
+
+An instance that would wait long (a sleep, a retry back-off, an event that has not come) does
+not keep its coroutine: it records its deadline and unwinds with `Park`, and the engine replays
+it when the deadline passes or the event arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .durations import YEAR_MS, parse_duration
+from .entrypoints import NonRetryableError
+from .errors import ValidationError, WorkflowFatalError, WorkflowTimeoutError
+from .serialization import JsDict, decode, encode
+from .store import EventRow, StepRow, now_ms
+
+if TYPE_CHECKING:
+    from .engine import Engine, LoadedInstance
+
+EVENT_TYPE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9\-_]*$")
+MAX_STEP_NAME = 256
+_CONTROL = re.compile(r"[\x00-\x1f]")
+DEFAULT_RETRIES = {"limit": 5, "delay": 10_000, "backoff": "exponential"}
+DEFAULT_TIMEOUT = "10 minutes"
+DEFAULT_EVENT_TIMEOUT = "24 hours"
+CONFIG_DOCS = "See https://developers.cloudflare.com/workflows/build/sleeping-and-retrying/"
+
+
+class Park(BaseException):
+    """Unwinds `run()` when an instance leaves memory (long wait, pause). Not an Exception, so
+    a user's `except Exception` does not swallow it."""
+
+
+class StepFailedError(Exception):
+    """A failed step's error as `run()` sees it, for types that do not cross the boundary.
+
+    On Cloudflare only TypeError, ValueError and NonRetryableError keep their type when a step
+    fails; anything else arrives as a generic exception. `name` keeps the original type's name.
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}" if message else name)
+        self.name = name
+
+
+def raise_step_error(error: dict[str, str]) -> None:
+    """Raise the exception `run()` sees for a stored step error `{name, message}`."""
+    name, message = error.get("name", "Error"), error.get("message", "")
+    if name == "NonRetryableError":
+        raise NonRetryableError(message)
+    if name == "TypeError":
+        raise TypeError(f"TypeError: {message}")
+    if name == "ValueError":
+        raise ValueError(f"ValueError: {message}")
+    if name == "WorkflowTimeoutError":
+        raise WorkflowTimeoutError(message)
+    raise StepFailedError(name, message)
+
+
+def error_dict(exc: BaseException) -> dict[str, str]:
+    name = getattr(exc, "name", None) if isinstance(exc, StepFailedError) else None
+    return {"name": name or type(exc).__name__, "message": _message(exc)}
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, StepFailedError):
+        prefix = f"{exc.name}: "
+        return text[len(prefix) :] if text.startswith(prefix) else text
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class StepConfig:
+    limit: int
+    delay_ms: int
+    backoff: str
+    timeout_ms: int
+    public: dict[str, Any]
+
+    def delay_after(self, failure: int) -> int:
+        """Back-off before the attempt after the `failure`-th failed one."""
+        if self.backoff == "constant":
+            return self.delay_ms
+        if self.backoff == "linear":
+            return self.delay_ms * failure
+        return int(self.delay_ms * 2 ** (failure - 1))
+
+    def to_json(self) -> str:
+        return json.dumps(self.public)
+
+
+def resolve_config(name: str, config: Any) -> StepConfig:
+    """Validate a step's `config` and merge it over the production defaults."""
+    invalid = f'Step config for "{name}" is in a invalid format'
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ValidationError(f"{invalid}: config must be a dict. {CONFIG_DOCS}")
+    unknown = set(config) - {"retries", "timeout", "sensitive"}
+    if unknown:
+        raise ValidationError(
+            f"{invalid}: unknown key(s) {', '.join(sorted(unknown))}. {CONFIG_DOCS}"
+        )
+    retries = config.get("retries", {})
+    if not isinstance(retries, dict):
+        raise ValidationError(f"{invalid}: retries must be a dict. {CONFIG_DOCS}")
+    unknown = set(retries) - {"limit", "delay", "backoff"}
+    if unknown:
+        raise ValidationError(
+            f"{invalid}: unknown retries key(s) {', '.join(sorted(unknown))}. {CONFIG_DOCS}"
+        )
+    merged = {**DEFAULT_RETRIES, **retries}
+    limit = merged["limit"]
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValidationError(f"{invalid}: retries.limit must be an integer >= 0. {CONFIG_DOCS}")
+    if merged["backoff"] not in ("constant", "linear", "exponential"):
+        raise ValidationError(
+            f"{invalid}: retries.backoff must be constant, linear or exponential. {CONFIG_DOCS}"
+        )
+    if config.get("sensitive") not in (None, "output"):
+        raise ValidationError(f'{invalid}: sensitive may only be "output". {CONFIG_DOCS}')
+    delay_ms = parse_duration(merged["delay"], what=f'retries.delay of step "{name}"')
+    timeout = config.get("timeout", DEFAULT_TIMEOUT)
+    timeout_ms = parse_duration(timeout, what=f'timeout of step "{name}"')
+    if timeout_ms == 0:
+        raise ValidationError(f"{invalid}: timeout must not be 0. {CONFIG_DOCS}")
+    public = {"retries": merged, "timeout": timeout}
+    if "sensitive" in config:
+        public["sensitive"] = config["sensitive"]
+    return StepConfig(limit, delay_ms, str(merged["backoff"]), timeout_ms, public)
+
+
+def _config_from_json(text: str) -> StepConfig:
+    public = json.loads(text)
+    retries = public["retries"]
+    return StepConfig(
+        int(retries["limit"]),
+        parse_duration(retries["delay"]),
+        str(retries.get("backoff", "exponential")),
+        parse_duration(public["timeout"]),
+        public,
+    )
+
+
+def _epoch_ms(value: Any) -> int:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # naive datetimes are UTC, as in workerd
+            from datetime import UTC
+
+            value = value.replace(tzinfo=UTC)
+        return int(value.timestamp() * 1000)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return _epoch_ms(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    raise ValidationError(f"sleep_until needs a datetime or epoch milliseconds, got {value!r}")
+
+
+class Execution:
+    """The state of one replay of `run()` for one instance."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        instance: LoadedInstance,
+        steps: list[StepRow],
+        buffered: list[EventRow],
+    ) -> None:
+        self.engine = engine
+        self.instance = instance
+        self.cache = {row.key: row for row in steps}
+        self.next_seq = max((row.seq for row in steps), default=-1) + 1
+        self.buffered = buffered
+        self.counters: dict[tuple[str, str], int] = {}
+        self.steps_called = 0
+        self.fatal: WorkflowFatalError | None = None
+
+    # -- keys, limits, boundaries --
+
+    def _key(self, kind: str, name: str) -> tuple[str, str, int]:
+        count = self.counters.get((kind, name), 0) + 1
+        self.counters[(kind, name)] = count
+        return (kind, name, count)
+
+    def _fatal(self, message: str) -> WorkflowFatalError:
+        self.fatal = WorkflowFatalError(message)
+        return self.fatal
+
+    def _check_name(self, name: Any) -> str:
+        if not isinstance(name, str) or len(name) > MAX_STEP_NAME or _CONTROL.search(name):
+            raise self._fatal(
+                f'Step name "{name}" exceeds max length ({MAX_STEP_NAME} chars) or invalid characters found'
+            )
+        self.steps_called += 1
+        limit = self.instance.definition.step_limit
+        if self.steps_called > limit:
+            raise self._fatal(
+                f"The limit of {limit} steps has been reached. This limit can be changed in your "
+                "worker configuration (limits.steps)."
+            )
+        return name
+
+    def _new_row(self, kind: str, key: tuple[str, str, int], **values: Any) -> StepRow:
+        fields: dict[str, Any] = {
+            "status": "running",
+            "config": None,
+            "output": None,
+            "error": None,
+            "attempts": None,
+            **values,
+        }
+        row = StepRow(
+            instance_pk=self.instance.row.pk,
+            kind=kind,
+            name=key[1],
+            count=key[2],
+            seq=self.next_seq,
+            started_ms=now_ms(),
+            **fields,
+        )
+        self.next_seq += 1
+        self.cache[key] = row
+        return row
+
+    def boundary(self) -> None:
+        """A step boundary: where a requested pause takes effect."""
+        if self.instance.pause_requested:
+            self.engine.park_paused(self.instance)
+            raise Park()
+
+    # -- step.do --
+
+    async def do(self, name: Any, config: Any, invoke: Callable[[JsDict], Awaitable[Any]]) -> Any:
+        name = self._check_name(name)
+        key = self._key("step", name)
+        row = self.cache.get(key)
+        if row is not None and row.status == "complete":
+            return decode(row.output)
+        if row is not None and row.status == "errored":
+            raise_step_error(json.loads(row.error or "{}"))
+        self.boundary()
+        if row is None:
+            resolved = resolve_config(name, config)
+            row = self._new_row("step", key, config=resolved.to_json())
+            attempts: list[dict[str, Any]] = []
+        else:
+            resolved = _config_from_json(row.config or "{}")
+            attempts = json.loads(row.attempts or "[]")
+            if attempts and attempts[-1]["end"] is None:
+                attempts[-1].update(
+                    end=now_ms(),
+                    success=False,
+                    interrupted=True,
+                    error={
+                        "name": "Interrupted",
+                        "message": "the process stopped during this attempt",
+                    },
+                )
+            if row.status == "retrying" and row.wake_ms is not None:
+                await self.block(row.wake_ms)
+        store = self.engine.store
+        while True:
+            attempt = {"start": now_ms(), "end": None, "success": None, "error": None}
+            attempts.append(attempt)
+            row.status, row.wake_ms, row.attempts = "running", None, json.dumps(attempts)
+            store.put_step(row)
+            ctx = JsDict(
+                step=JsDict(name=name, count=key[2]),
+                attempt=len(attempts),
+                config=JsDict(resolved.public),
+            )
+            failure: BaseException
+            self.instance.callbacks_running += 1
+            try:
+                async with asyncio.timeout(resolved.timeout_ms / 1000):
+                    result = await invoke(ctx)
+                output = encode(result, what=f'Step "{name}-{key[2]}" output')
+            except TimeoutError:
+                failure = WorkflowTimeoutError(f"Execution timed out after {resolved.timeout_ms}ms")
+            except Exception as exc:  # noqa: BLE001 - every user error is an attempt failure
+                failure = exc
+            else:
+                attempt.update(end=now_ms(), success=True)
+                row.status, row.output, row.ended_ms = "complete", output, attempt["end"]
+                row.attempts = json.dumps(attempts)
+                await store.put_step(row, wait=True)  # type: ignore[misc]
+                self.boundary()
+                return decode(output)
+            finally:
+                self.instance.callbacks_running -= 1
+            attempt.update(end=now_ms(), success=False, error=error_dict(failure))
+            row.attempts = json.dumps(attempts)
+            failures = sum(
+                1 for a in attempts if a["success"] is False and not a.get("interrupted")
+            )
+            if (
+                isinstance(failure, NonRetryableError | WorkflowFatalError)
+                or failures > resolved.limit
+            ):
+                row.status, row.error, row.ended_ms = (
+                    "errored",
+                    json.dumps(error_dict(failure)),
+                    now_ms(),
+                )
+                await store.put_step(row, wait=True)  # type: ignore[misc]
+                if isinstance(failure, WorkflowFatalError):
+                    raise failure
+                raise_step_error(error_dict(failure))
+            row.status, row.wake_ms = "retrying", now_ms() + resolved.delay_after(failures)
+            attempt["next_retry"] = row.wake_ms
+            row.attempts = json.dumps(attempts)
+            store.put_step(row)
+            await self.block(row.wake_ms)
+            self.boundary()
+
+    # -- sleeps --
+
+    async def sleep(self, name: Any, duration: Any) -> None:
+        name = self._check_name(name)
+        key = self._key("sleep", name)
+        row = self.cache.get(key)
+        if row is not None and row.status == "complete":
+            return
+        self.boundary()
+        if row is None:
+            ms = parse_duration(duration, what=f'duration of sleep "{name}"')
+            if ms > 365 * 86_400_000:
+                raise ValidationError(f'Sleep "{name}" is longer than the maximum of 365 days.')
+            row = self._new_row("sleep", key, status="waiting", wake_ms=now_ms() + ms)
+            self.engine.store.put_step(row)
+        assert row.wake_ms is not None
+        await self.block(row.wake_ms)
+        row.status, row.ended_ms = "complete", now_ms()
+        self.engine.store.put_step(row)
+        self.boundary()
+
+    async def sleep_until(self, name: Any, timestamp: Any) -> None:
+        name_checked = name if isinstance(name, str) else str(name)
+        key_kind = ("sleep", name_checked)
+        upcoming = (*key_kind, self.counters.get(key_kind, 0) + 1)
+        if upcoming not in self.cache:
+            # Only a first run checks the time: a replay after the wake-up must not fail.
+            remaining = _epoch_ms(timestamp) - now_ms()
+            if remaining < 0:
+                raise ValueError("You can't sleep until a time in the past, time-traveler")
+            await self.sleep(name, remaining)
+        else:
+            await self.sleep(name, 0)
+
+    # -- events --
+
+    async def wait_for_event(self, name: Any, event_type: Any, timeout: Any) -> Any:
+        name = self._check_name(name)
+        if (
+            not isinstance(event_type, str)
+            or len(event_type) > 100
+            or not EVENT_TYPE.match(event_type)
+        ):
+            raise ValidationError(
+                f"Invalid event type {event_type!r}: use at most 100 letters, digits, '-' or '_', "
+                "not starting with '-'."
+            )
+        key = self._key("waitForEvent", name)
+        row = self.cache.get(key)
+        if row is not None and row.status == "complete":
+            return decode(row.output)
+        if row is not None and row.status == "errored":
+            raise WorkflowTimeoutError(json.loads(row.error or "{}").get("message", "timed out"))
+        self.boundary()
+        if row is None:
+            ms = parse_duration(timeout, what=f'timeout of wait_for_event "{name}"')
+            limits = self.engine.limits
+            if not limits.min_event_timeout_ms <= ms <= YEAR_MS:
+                raise ValidationError(
+                    f'The timeout of wait_for_event "{name}" must be between 1 second and 365 days.'
+                )
+            row = self._new_row(
+                "waitForEvent", key, status="waiting", wake_ms=now_ms() + ms, event_type=event_type
+            )
+            self.engine.store.put_step(row)
+        assert row.wake_ms is not None
+        while True:
+            event = self._take_buffered(event_type)
+            if event is not None:
+                row.status, row.ended_ms = "complete", now_ms()
+                row.output = json.dumps(
+                    {
+                        "payload": json.loads(event.payload) if event.payload else None,
+                        "timestamp": {"$durable:date": _iso(event.received_ms)},
+                        "type": event.type,
+                    }
+                )
+                event.consumed_by = f"{name}-{key[2]}"
+                self.engine.store.put_event(event)
+                await self.engine.store.put_step(row, wait=True)  # type: ignore[misc]
+                self.boundary()
+                return decode(row.output)
+            if now_ms() >= row.wake_ms:
+                message = f"Execution timed out after {row.wake_ms - row.started_ms}ms"
+                row.status, row.ended_ms = "errored", now_ms()
+                row.error = json.dumps({"name": "WorkflowTimeoutError", "message": message})
+                await self.engine.store.put_step(row, wait=True)  # type: ignore[misc]
+                raise WorkflowTimeoutError(message)
+            await self.block(row.wake_ms, event_type)
+
+    def _take_buffered(self, event_type: str) -> EventRow | None:
+        for index, event in enumerate(self.buffered):
+            if event.type == event_type:
+                return self.buffered.pop(index)
+        return None
+
+    def has_buffered(self, event_type: str) -> bool:
+        return any(event.type == event_type for event in self.buffered)
+
+    # -- waiting --
+
+    async def block(self, deadline_ms: int, event_type: str | None = None) -> None:
+        """Wait until `deadline_ms` (or an event of `event_type`), parking if it is far off."""
+        await self.engine.block(self.instance, deadline_ms, event_type)
+
+
+def _iso(ms: int) -> str:
+    from datetime import UTC
+
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC)
+        .replace(tzinfo=None)
+        .isoformat(timespec="milliseconds")
+    )

@@ -1,0 +1,504 @@
+"""`Request`, `Response`, `Headers` and `fetch` as the `workers` SDK (workers-runtime-sdk 1.9.x)
+exposes them, with the observable rules of the JS Fetch API it wraps: lower-cased sorted header
+names, duplicates comma-joined except `Set-Cookie`, `text/plain;charset=UTF-8` for `str` bodies,
+bodies readable once (`OSError("Body already used")`), `TypeError` for unsupported body types.
+
+`Request.from_asgi`, `coerce_response` and `to_asgi_start_and_body` serve the dev server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json as _json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from email.message import Message
+from http import HTTPMethod, HTTPStatus
+from http.client import HTTPMessage
+from typing import Any, overload
+from urllib.parse import quote, urlsplit, urlunsplit
+
+__all__ = [
+    "Headers",
+    "HeadersInit",
+    "HttpStatusError",
+    "Request",
+    "Response",
+    "coerce_response",
+    "fetch",
+    "to_asgi_start_and_body",
+]
+
+HeadersInit = Mapping[str, str] | Message | Iterable[tuple[str, str]]
+BodyInit = str | bytes | None
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_NULL_BODY_STATUSES = frozenset({101, 103, 204, 205, 304})
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_REDIRECT_MODES = ("follow", "manual", "error")
+_TEXT_PLAIN = "text/plain;charset=UTF-8"
+
+
+# --- headers ----------------------------------------------------------------------------------
+
+
+def _header_pairs(init: HeadersInit | None) -> list[tuple[str, str]]:
+    """Turn any accepted headers argument into validated, lower-cased (name, value) pairs."""
+    if init is None:
+        return []
+    if isinstance(init, Message):
+        raw: Iterable[Any] = init.items()
+    elif isinstance(init, Mapping):
+        raw = init.items()
+    elif isinstance(init, str | bytes) or not isinstance(init, Iterable):
+        raise TypeError("Received unexpected type for headers argument")
+    else:
+        raw = init
+    pairs: list[tuple[str, str]] = []
+    for item in raw:
+        if not isinstance(item, tuple | list) or len(item) != 2:
+            raise TypeError("Headers must be a dict or a list of (name, value) pairs")
+        name, value = str(item[0]), str(item[1]).strip(" \t\r\n")
+        if not _TOKEN.match(name):
+            raise TypeError(f"Invalid header name: {name!r}")
+        if any(c in value for c in "\r\n\0"):
+            raise TypeError(f"Invalid header value for {name!r}")
+        pairs.append((name.lower(), value))
+    return pairs
+
+
+def _combine(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Sort by name and comma-join duplicates (not `set-cookie`), as JS `Headers` iterates."""
+    out: list[tuple[str, str]] = []
+    index: dict[str, int] = {}
+    for name, value in sorted(pairs, key=lambda p: p[0]):
+        if name != "set-cookie" and name in index:
+            i = index[name]
+            out[i] = (name, f"{out[i][1]}, {value}")
+        else:
+            index[name] = len(out)
+            out.append((name, value))
+    return out
+
+
+class Headers(HTTPMessage, Mapping[str, str]):  # type: ignore[misc]
+    """Case-insensitive headers: an `http.client.HTTPMessage` that is also a `Mapping`.
+
+    `get`/`[]` return one value (comma-joined for repeated headers, the first cookie for
+    `set-cookie`), `get_all` every value, and a missing name gives `None` as in HTTPMessage.
+    """
+
+    def __init__(self, init: HeadersInit | None = None) -> None:
+        super().__init__()
+        for name, value in _combine(_header_pairs(init)):
+            self[name] = value
+
+    def __repr__(self) -> str:
+        return f"Headers({list(self.items())!r})"
+
+
+def _has(pairs: list[tuple[str, str]], name: str) -> bool:
+    return any(n == name for n, _ in pairs)
+
+
+def _encode_body(body: object, kind: str) -> bytes | None:
+    if body is None or isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    raise TypeError(f"Unsupported type in {kind}: {type(body).__name__}")
+
+
+class _Body:
+    """The body-reading half shared by `Request` and `Response`."""
+
+    _body: bytes | None
+    _used: bool
+    _headers: list[tuple[str, str]]
+
+    @property
+    def headers(self) -> Headers:
+        """A fresh copy on each access: as in the SDK, editing it does not change the message."""
+        return Headers(self._headers)
+
+    @property
+    def body_used(self) -> bool:
+        return self._used
+
+    def _raise_if_failed(self) -> None:
+        if self._used:
+            raise OSError("Body already used")
+
+    def _consume(self) -> bytes:
+        self._raise_if_failed()
+        if self._body is None:  # a null body never counts as used, as in JS
+            return b""
+        self._used = True
+        return self._body
+
+    async def bytes(self) -> bytes:
+        return self._consume()
+
+    async def text(self) -> str:
+        return self._consume().decode("utf-8", errors="replace")
+
+    async def _parse_json(self, **kwargs: Any) -> Any:
+        return _json.loads(await self.text(), **kwargs)
+
+
+# --- Request ----------------------------------------------------------------------------------
+
+
+def _normalize_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.scheme or (parts.scheme.lower() in ("http", "https") and not parts.netloc):
+        raise TypeError(f"Invalid URL: {url!r}")
+    path = parts.path or ("/" if parts.netloc else "")
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), path, parts.query, parts.fragment)
+    )
+
+
+def _method(value: str | HTTPMethod) -> HTTPMethod:
+    try:
+        return HTTPMethod(str(value).upper())
+    except ValueError:
+        raise TypeError(f"Invalid HTTP method: {value!r}") from None
+
+
+class Request(_Body):
+    """An HTTP request, with the API of the SDK's `workers.Request`."""
+
+    _url: str
+    _method: HTTPMethod
+    _redirect: str
+    _cf: Any
+
+    def __init__(
+        self,
+        input: str | Request,
+        *,
+        method: str | HTTPMethod | None = None,
+        headers: HeadersInit | None = None,
+        body: BodyInit = None,
+        redirect: str | None = None,
+        cf: Any = None,
+    ) -> None:
+        if isinstance(input, Request):
+            if input.body_used:
+                raise TypeError("Cannot construct a Request with a Request whose body is used")
+            self._url, self._method, self._body = input._url, input._method, input._body
+            self._headers, self._redirect, self._cf = (
+                list(input._headers),
+                input._redirect,
+                input._cf,
+            )
+            if body is None and input._body is not None:
+                input._used = True  # JS moves the body stream into the new Request
+        elif isinstance(input, str):
+            self._url = _normalize_url(input)
+            self._method, self._headers, self._body = HTTPMethod.GET, [], None
+            self._redirect, self._cf = "follow", None
+        else:
+            raise TypeError(f"Request input must be a URL str or a Request, got {type(input)}")
+        self._used = False
+        if method is not None:
+            self._method = _method(method)
+        if headers is not None:
+            self._headers = _header_pairs(headers)
+        if body is not None:
+            self._body = _encode_body(body, "Request")
+            if isinstance(body, str) and not _has(self._headers, "content-type"):
+                self._headers.append(("content-type", _TEXT_PLAIN))
+        if redirect is not None:
+            if redirect not in _REDIRECT_MODES:
+                raise TypeError(f"Invalid redirect mode {redirect!r}: use {_REDIRECT_MODES}")
+            self._redirect = redirect
+        if cf is not None:
+            self._cf = cf
+        if self._body is not None and self._method in (HTTPMethod.GET, HTTPMethod.HEAD):
+            raise TypeError("Request with a GET or HEAD method cannot have a body.")
+
+    @classmethod
+    def from_asgi(cls, scope: Mapping[str, Any], body: bytes, *, cf: Any = None) -> Request:
+        """Build the Request a Worker sees from an ASGI HTTP `scope` and the full body."""
+        raw_headers: list[tuple[bytes, bytes]] = list(scope.get("headers") or [])
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
+        host = next((v for k, v in headers if k.lower() == "host"), None)
+        if host is None:
+            server = scope.get("server") or ("localhost", None)
+            host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else quote(scope.get("path") or "/")
+        query = (scope.get("query_string") or b"").decode("latin-1")
+        url = f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query}" if query else "")
+        method = _method(scope.get("method", "GET"))
+        keep_body = body and method not in (HTTPMethod.GET, HTTPMethod.HEAD)
+        return cls(url, method=method, headers=headers, body=body if keep_body else None, cf=cf)
+
+    def __repr__(self) -> str:
+        return f"Request(method={self._method.value!r}, url={self._url!r})"
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def method(self) -> HTTPMethod:
+        return self._method
+
+    @property
+    def redirect(self) -> str:
+        return self._redirect
+
+    @property
+    def cf(self) -> Any:
+        """Cloudflare request properties; `None` locally unless the caller passed `cf`."""
+        return self._cf
+
+    async def json(self, **kwargs: Any) -> Any:
+        return await self._parse_json(**kwargs)
+
+    def clone(self) -> Request:
+        self._raise_if_failed()
+        return copy.copy(self)
+
+
+# --- Response ---------------------------------------------------------------------------------
+
+
+class HttpStatusError(OSError):
+    """Raised by `Response.raise_for_status()` for a 4xx/5xx status (as in pyodide.http)."""
+
+    def __init__(self, status: int, status_text: str, url: str) -> None:
+        kind = "Client" if status < 500 else "Server"
+        super().__init__(f"{status} {kind} Error: {status_text} for url: {url}")
+        self.status = status
+        self.status_text = status_text
+        self.url = url
+
+
+class _JsonMethod:
+    """`Response.json`: a builder on the class, an async body parser on an instance."""
+
+    @overload
+    def __get__(self, instance: None, owner: type[Response]) -> Callable[..., Any]: ...
+
+    @overload
+    def __get__(
+        self, instance: Response, owner: type[Response] | None = None
+    ) -> Callable[..., Coroutine[Any, Any, Any]]: ...
+
+    def __get__(self, instance: Response | None, owner: type[Response] | None = None) -> Any:
+        if instance is not None:
+            return instance._parse_json
+
+        def build(data: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(data, Response) and not args and not kwargs:
+                return data._parse_json()  # the unbound form `await Response.json(resp)`
+            return Response.from_json(data, *args, **kwargs)
+
+        return build
+
+
+class Response(_Body):
+    """An HTTP response, with the API of the SDK's `workers.Response`."""
+
+    json = _JsonMethod()
+
+    def __init__(
+        self,
+        body: BodyInit = None,
+        status: HTTPStatus | int | None = None,
+        status_text: str = "",
+        headers: HeadersInit | None = None,
+    ) -> None:
+        if body is not None and not isinstance(body, str | bytes):
+            raise TypeError(f"Unsupported type in Response: {type(body).__name__}")
+        code = int(status) if status else 200
+        if not 200 <= code <= 599:
+            raise ValueError(
+                f"Responses may only be constructed with status codes in the "
+                f"range 200 to 599, inclusive; got {code}"
+            )
+        if body is not None and code in _NULL_BODY_STATUSES:
+            raise TypeError(f"Response with null body status ({code}) cannot have a body.")
+        self._status, self._status_text = code, status_text
+        self._headers = _header_pairs(headers)
+        self._body = _encode_body(body, "Response")
+        if isinstance(body, str) and not _has(self._headers, "content-type"):
+            self._headers.append(("content-type", _TEXT_PLAIN))
+        self._used, self._url, self._redirected = False, "", False
+
+    @classmethod
+    def _from_parts(
+        cls,
+        body: bytes | None,
+        status: int,
+        status_text: str,
+        headers: list[tuple[str, str]],
+        url: str = "",
+        redirected: bool = False,
+    ) -> Response:
+        """Build a Response without the constructor's checks (fetch results, clones)."""
+        response = cls.__new__(cls)
+        response._body, response._status, response._status_text = body, status, status_text
+        response._headers, response._url, response._redirected = list(headers), url, redirected
+        response._used = False
+        return response
+
+    def __repr__(self) -> str:
+        parts = [f"status={self._status}"]
+        if self._status_text:
+            parts.append(f"status_text={self._status_text!r}")
+        content_type = self.headers.get("content-type")
+        if content_type:
+            parts.append(f"content_type={content_type!r}")
+        if self._url:
+            parts.append(f"url={self._url!r}")
+        return f"Response({', '.join(parts)})"
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+    @property
+    def status_text(self) -> str:
+        return self._status_text
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self._status <= 299
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def redirected(self) -> bool:
+        return self._redirected
+
+    @property
+    def type(self) -> str:
+        return "default"
+
+    def clone(self) -> Response:
+        self._raise_if_failed()
+        return copy.copy(self)
+
+    def replace_body(self, body: BodyInit) -> Response:
+        """A new Response with this one's status and headers and another body."""
+        return Response(body, self._status, self._status_text, self._headers)
+
+    def raise_for_status(self) -> None:
+        if 400 <= self._status < 600:
+            raise HttpStatusError(self._status, self._status_text, self._url)
+
+    @staticmethod
+    def from_json(
+        data: Any,
+        status: HTTPStatus | int = HTTPStatus.OK,
+        status_text: str = "",
+        headers: HeadersInit | None = None,
+    ) -> Response:
+        """A JSON response: `json.dumps(data)` with `content-type: application/json` if unset."""
+        pairs = _header_pairs(headers)
+        if not _has(pairs, "content-type"):
+            pairs.append(("content-type", "application/json"))
+        return Response(_json.dumps(data), status, status_text, pairs)
+
+    @staticmethod
+    def redirect(url: str, status: HTTPStatus | int = HTTPStatus.FOUND) -> Response:
+        code = int(status)
+        if code not in _REDIRECT_STATUSES:
+            raise ValueError(f"Invalid redirect status {code}: use one of 301, 302, 303, 307, 308")
+        return Response(None, code, headers=[("location", _normalize_url(url))])
+
+
+# --- server helpers ---------------------------------------------------------------------------
+
+
+def coerce_response(value: object) -> Response:
+    """Check what a fetch handler returned; anything but a `Response` is a clear `TypeError`."""
+    if isinstance(value, Response):
+        return value
+    got = "None" if value is None else type(value).__name__
+    hint = " (did you forget to await it?)" if asyncio.iscoroutine(value) else ""
+    raise TypeError(f"fetch handler must return a workers.Response, got {got}{hint}")
+
+
+def to_asgi_start_and_body(response: Response) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, raw ASGI header list and body bytes for sending `response` over ASGI."""
+    if response.body_used:
+        raise TypeError(
+            "The Response body has already been used; return a fresh Response "
+            "or clone() it before reading the body."
+        )
+    body = response._body or b""
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in _combine(response._headers)]
+    if response.status not in _NULL_BODY_STATUSES and not _has(response._headers, "content-length"):
+        headers.append((b"content-length", str(len(body)).encode("ascii")))
+    return response.status, headers, body
+
+
+# --- outbound fetch ---------------------------------------------------------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Hand 3xx responses back unfollowed (redirect modes "manual" and "error")."""
+
+    def redirect_request(self, *args: Any) -> None:
+        return None
+
+
+class _NoFormDefault(urllib.request.BaseHandler):
+    """Undo urllib's default `Content-Type: application/x-www-form-urlencoded` (JS sets none)."""
+
+    handler_order = 900  # after HTTPHandler has added its defaults
+
+    def http_request(self, req: urllib.request.Request) -> urllib.request.Request:
+        if "Content-type" not in req.headers:
+            req.unredirected_hdrs.pop("Content-type", None)
+        return req
+
+    https_request = http_request
+
+
+def _fetch_sync(request: Request) -> Response:
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({}), _NoFormDefault()]
+    if request.redirect != "follow":
+        handlers.append(_NoRedirect())
+    opener = urllib.request.build_opener(*handlers)
+    opener.addheaders = []  # no urllib User-Agent: send exactly the Request's headers
+    headers = dict(_combine(request._headers))
+    outbound = urllib.request.Request(
+        request.url, data=request._body, method=request.method.value, headers=headers
+    )
+    try:
+        raw = opener.open(outbound)
+    except urllib.error.HTTPError as exc:  # 4xx/5xx (and unfollowed 3xx) are responses
+        raw = exc
+    except urllib.error.URLError as exc:
+        raise OSError(f"fetch {request.url} failed: {exc.reason}") from exc
+    with raw:
+        status, url, reason = int(raw.status or 0), raw.geturl(), str(raw.reason or "")
+        if status in _REDIRECT_STATUSES and request.redirect == "error":
+            raise TypeError(f"fetch {request.url}: redirect ({status}) with redirect mode 'error'")
+        data = raw.read()
+        pairs = [(k.lower(), v.strip()) for k, v in raw.headers.items()]
+    if status in _NULL_BODY_STATUSES or request.method is HTTPMethod.HEAD:
+        data = None
+    return Response._from_parts(data, status, reason, _combine(pairs), url, url != request.url)
+
+
+async def fetch(resource: str | Request, **options: Any) -> Response:
+    """Outbound HTTP like `workers.fetch`: HTTP error statuses come back as Responses.
+
+    `options` are the `Request` options (`method`, `headers`, `body`, `redirect`, `cf`).
+    Network failures raise `OSError`, as pyodide's `pyfetch` does.
+    """
+    request = Request(resource, **options)
+    return await asyncio.to_thread(_fetch_sync, request)

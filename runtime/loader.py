@@ -1,0 +1,127 @@
+"""Import the Worker's `main` module as Cloudflare would, with the `workers` shim first on the path.
+
+Cloudflare finds a workflow by `class_name` among the main module's names (`__all__` if it has
+one), and the fetch handler as `class Default(WorkerEntrypoint)` or, before the
+`python_no_global_handlers` date, a module-level `on_fetch`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .config import ProjectConfig
+from .entrypoints import WorkerEntrypoint, WorkflowEntrypoint
+from .errors import UserCodeError
+
+SHIM_DIR = Path(__file__).resolve().parent / "_shim"
+
+
+def ensure_shim_on_path() -> None:
+    """Make `import workers` find durable's shim, ahead of anything else named `workers`."""
+    shim = str(SHIM_DIR)
+    if not sys.path or sys.path[0] != shim:
+        while shim in sys.path:
+            sys.path.remove(shim)
+        sys.path.insert(0, shim)
+    existing = sys.modules.get("workers")
+    if existing is not None and not str(getattr(existing, "__file__", "")).startswith(shim):
+        for name in [n for n in sys.modules if n == "workers" or n.startswith("workers.")]:
+            del sys.modules[name]
+
+
+@dataclass(frozen=True)
+class LoadedCode:
+    module: ModuleType
+    workflow_classes: dict[str, type]
+    fetch_handler: Any  # a `Default` class, a module-level `on_fetch`, or None
+
+
+def _user_frame(exc: BaseException, root: Path) -> str:
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith(str(root)):
+            return f"{Path(frame.filename).relative_to(root)}:{frame.lineno}"
+    return ""
+
+
+def import_main(config: ProjectConfig) -> ModuleType:
+    """Import `config.main` fresh; errors become one-line UserCodeErrors naming file and line."""
+    ensure_shim_on_path()
+    main = config.main
+    source_dir = str(main.parent)
+    if source_dir not in sys.path:
+        sys.path.insert(1, source_dir)
+    # Forget earlier imports of the user's own modules, so a reload sees the new code.
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None) or ""
+        if origin.startswith(source_dir):
+            del sys.modules[name]
+    module_name = main.stem
+    importlib.invalidate_caches()
+    try:
+        return importlib.import_module(module_name)
+    except SyntaxError as exc:
+        where = f"{exc.filename}:{exc.lineno}" if exc.filename else str(main)
+        raise UserCodeError(f"Syntax error in {where}: {exc.msg}") from exc
+    except Exception as exc:  # noqa: BLE001 - any import-time failure of user code
+        where = _user_frame(exc, config.root) or str(main.relative_to(config.root))
+        raise UserCodeError(
+            f"Could not import {main.relative_to(config.root)} ({where}): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _public_names(module: ModuleType) -> list[str]:
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n in vars(module) if not n.startswith("_")]
+    return list(names)
+
+
+def load_code(config: ProjectConfig) -> LoadedCode:
+    """Import `main` and find every workflow class and the fetch handler."""
+    module = import_main(config)
+    names = _public_names(module)
+    entrypoints = {
+        name: value
+        for name in names
+        if inspect.isclass(value := getattr(module, name, None))
+        and issubclass(value, WorkflowEntrypoint)
+        and value is not WorkflowEntrypoint
+    }
+    classes: dict[str, type] = {}
+    for index, workflow in enumerate(config.workflows):
+        if workflow.script_name not in (None, config.name):
+            continue  # defined by another Worker
+        cls = entrypoints.get(workflow.class_name)
+        if cls is None:
+            found = ", ".join(sorted(entrypoints)) or "none"
+            raise UserCodeError(
+                f'{config.path.name}: workflows[{index}].class_name "{workflow.class_name}" is not a '
+                f"WorkflowEntrypoint class in {config.main.relative_to(config.root)} "
+                f"(found: {found})."
+            )
+        classes[workflow.name] = cls
+    return LoadedCode(module, classes, _fetch_handler(module, names, config))
+
+
+def _fetch_handler(module: ModuleType, names: list[str], config: ProjectConfig) -> Any:
+    default = getattr(module, "Default", None)
+    on_fetch = getattr(module, "on_fetch", None)
+    is_class = inspect.isclass(default) and issubclass(default, WorkerEntrypoint)
+    if config.no_global_handlers:
+        return default if is_class else None
+    if is_class and callable(on_fetch):
+        raise UserCodeError(
+            f"{config.main.name}: Cannot define multiple default entrypoints (both class Default "
+            "and on_fetch); keep one."
+        )
+    if callable(on_fetch):
+        return on_fetch
+    return default if is_class else None

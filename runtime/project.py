@@ -1,0 +1,85 @@
+"""The composition root: config + user code + store + engine + bindings, wired together.
+
+Everything that runs workflows (`durable dev`'s worker, `trigger --wait` with no server, the
+test harness) builds its runtime here, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .bindings import Env, build_env
+from .config import ProjectConfig
+from .engine import Engine, Limits, WorkflowDefinition
+from .loader import LoadedCode, load_code
+from .store import STORE_FILENAME, Store
+
+DEFAULT_PERSIST_DIRNAME = ".durable"
+
+
+def persist_dir_for(config: ProjectConfig, persist_to: Path | None = None) -> Path:
+    """The persist dir: `--persist-to`, else `.durable/` next to the config file."""
+    return (
+        persist_to if persist_to is not None else config.root / DEFAULT_PERSIST_DIRNAME
+    ).resolve()
+
+
+def store_path(persist_dir: Path) -> Path:
+    return persist_dir / STORE_FILENAME
+
+
+def definitions_for(
+    config: ProjectConfig, code: LoadedCode | None
+) -> dict[str, WorkflowDefinition]:
+    classes = code.workflow_classes if code is not None else {}
+    return {
+        wf.name: WorkflowDefinition(
+            name=wf.name,
+            binding=wf.binding,
+            class_name=wf.class_name,
+            cls=classes.get(wf.name),
+            script_name=wf.script_name,
+            step_limit=wf.step_limit,
+            implicit_dependencies=config.implicit_step_dependencies,
+            preserve_non_retryable_message=config.preserve_non_retryable_error_message,
+        )
+        for wf in config.workflows
+    }
+
+
+@dataclass
+class Runtime:
+    config: ProjectConfig
+    code: LoadedCode | None
+    store: Store
+    engine: Engine
+    env: Env
+
+    async def close(self, grace: float = 0.0) -> None:
+        await self.engine.stop(grace)
+        await self.store.close()
+
+
+async def open_runtime(
+    config: ProjectConfig,
+    *,
+    persist_dir: Path | None = None,
+    limits: Limits | None = None,
+    resume: bool = True,
+    load_user_code: bool = True,
+    code: LoadedCode | None = None,
+) -> Runtime:
+    """Load the user's code (unless given), open the store and start the engine."""
+    if code is None and load_user_code:
+        code = load_code(config)
+    store = await Store.open(store_path(persist_dir or persist_dir_for(config)))
+    engine = Engine(store, definitions_for(config, code), limits=limits)
+    env = build_env(engine, config.vars, {wf.binding: wf.name for wf in config.workflows})
+    engine.env = env
+    try:
+        await engine.start(resume=resume and load_user_code)
+    except BaseException:
+        await store.close()
+        raise
+    return Runtime(config, code, store, engine, env)

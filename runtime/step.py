@@ -1,0 +1,176 @@
+"""The `step` object handed to `run(self, event, step)`, with the Python SDK's exact surface.
+
+`step.do` has two signatures, chosen from the compatibility date and flags as on Cloudflare:
+
+* legacy: `@step.do("name", depends=[a, b], concurrent=False, config=None)`; the i-th non-`ctx`
+  parameter receives the result of `depends[i]`;
+* implicit dependencies: `@step.do()` / `@step.do("name", concurrent=..., config=...)`; each
+  parameter is named after a step declared earlier in this run.
+
+The decorator does not run the step: it returns an awaitable callable. Awaiting it resolves the
+dependencies first (a completed one is reused, an in-flight one awaited once, so a diamond runs
+its shared step once), then runs the step through the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from .execution import DEFAULT_EVENT_TIMEOUT, Execution
+from .serialization import JsDict
+
+
+class StepCallable:
+    """What `@step.do(...)` returns: await it (`await my_step()`) to run the step."""
+
+    def __init__(
+        self,
+        owner: WorkflowStep,
+        func: Callable[..., Any],
+        name: str,
+        concurrent: bool,
+        config: Any,
+        depends: list[Any] | None,
+    ) -> None:
+        self._owner = owner
+        self._func = func
+        self._step_name = name
+        self._concurrent = concurrent
+        self._config = config
+        self._depends = depends
+        self.__name__ = getattr(func, "__name__", name)
+        self.__doc__ = getattr(func, "__doc__", None)
+
+    def __call__(self) -> Any:
+        return self._owner._run(self)
+
+    def __repr__(self) -> str:
+        return f"<step {self._step_name!r}>"
+
+
+class WorkflowStep:
+    """`step` inside `run()`: `do`, `sleep`, `sleep_until`, `wait_for_event`."""
+
+    def __init__(self, execution: Execution, *, implicit_dependencies: bool) -> None:
+        self._execution = execution
+        self._closures: dict[str, StepCallable] = {}
+        self._results: dict[StepCallable, Any] = {}
+        self._in_flight: dict[StepCallable, asyncio.Task[Any]] = {}
+        self._implicit = implicit_dependencies
+        self.do: Callable[..., Callable[[Callable[..., Any]], StepCallable]] = (
+            self._do_implicit if implicit_dependencies else self._do_legacy
+        )
+
+    # -- the two signatures of step.do --
+
+    def _do_legacy(
+        self,
+        name: str,
+        depends: list[Any] | None = None,
+        concurrent: bool = False,
+        config: Any = None,
+    ) -> Callable[[Callable[..., Any]], StepCallable]:
+        def decorator(func: Callable[..., Any]) -> StepCallable:
+            return self._register(StepCallable(self, func, name, concurrent, config, depends))
+
+        return decorator
+
+    def _do_implicit(
+        self, name: str | None = None, *, concurrent: bool = False, config: Any = None
+    ) -> Callable[[Callable[..., Any]], StepCallable]:
+        def decorator(func: Callable[..., Any]) -> StepCallable:
+            step_name = name if name is not None else func.__name__
+            return self._register(StepCallable(self, func, step_name, concurrent, config, None))
+
+        return decorator
+
+    def _register(self, callable_: StepCallable) -> StepCallable:
+        self._closures[callable_._step_name] = callable_
+        return callable_
+
+    # -- dependency resolution --
+
+    def _dependencies(self, callable_: StepCallable) -> list[StepCallable | None]:
+        """The dependency of each parameter in order; None marks the `ctx` parameter."""
+        params = list(inspect.signature(callable_._func).parameters)
+        if callable_._depends is None and not self._implicit:
+            if any(p != "ctx" for p in params):
+                raise TypeError(
+                    f'Step "{callable_._step_name}" has parameters but no depends=[...] to fill them'
+                )
+            return [None for _ in params]
+        if callable_._depends is not None:
+            depends = list(callable_._depends)
+            for dep in depends:
+                if not isinstance(dep, StepCallable):
+                    raise TypeError(f"depends entries must be @step.do functions, got {dep!r}")
+            wanted = [p for p in params if p != "ctx"]
+            if len(wanted) != len(depends):
+                raise TypeError(
+                    f'Step "{callable_._step_name}" takes {len(wanted)} dependency parameter(s) '
+                    f"but depends lists {len(depends)}"
+                )
+            supply = iter(depends)
+            return [None if p == "ctx" else next(supply) for p in params]
+        resolved: list[StepCallable | None] = []
+        for param in params:
+            if param == "ctx":
+                resolved.append(None)
+            elif param in self._closures:
+                resolved.append(self._closures[param])
+            else:
+                raise TypeError(f"Received unexpected parameter {param}")
+        return resolved
+
+    async def _resolve(self, dependency: StepCallable) -> Any:
+        if dependency in self._results:
+            return self._results[dependency]
+        task = self._in_flight.get(dependency)
+        if task is None:
+            task = asyncio.ensure_future(self._run(dependency))
+            self._in_flight[dependency] = task
+        return await task
+
+    async def _run(self, callable_: StepCallable) -> Any:
+        deps = self._dependencies(callable_)
+        needed = [d for d in deps if d is not None]
+        if callable_._concurrent:
+            values = await asyncio.gather(*(self._resolve(d) for d in needed))
+        else:
+            values = [await self._resolve(d) for d in needed]
+
+        async def invoke(ctx: JsDict) -> Any:
+            supplied = iter(values)
+            args = [ctx if d is None else next(supplied) for d in deps]
+            result = callable_._func(*args)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        result = await self._execution.do(callable_._step_name, callable_._config, invoke)
+        self._results[callable_] = result
+        self._in_flight.pop(callable_, None)
+        return result
+
+    # -- sleeps and events --
+
+    async def sleep(self, name: str, duration: Any) -> None:
+        """Sleep durably: a number is milliseconds, a string like "10 seconds"."""
+        await self._execution.sleep(name, duration)
+
+    async def sleep_until(self, name: str, timestamp: Any) -> None:
+        """Sleep until a datetime (naive = UTC) or epoch milliseconds."""
+        await self._execution.sleep_until(name, timestamp)
+
+    async def wait_for_event(
+        self, name: str, event_type: str, /, timeout: Any = DEFAULT_EVENT_TIMEOUT
+    ) -> Any:
+        """Wait for an event of `event_type`; returns `{payload, timestamp, type}`."""
+        return await self._execution.wait_for_event(name, event_type, timeout)
+
+    # JavaScript spellings, as the SDK's step wrapper passes unknown attributes through.
+    sleepUntil = sleep_until  # noqa: N815
+    waitForEvent = wait_for_event  # noqa: N815
