@@ -21,6 +21,7 @@ from .entrypoints import WorkerEntrypoint, WorkflowEntrypoint
 from .errors import UserCodeError
 
 SHIM_DIR = Path(__file__).resolve().parent / "_shim"
+_loaded_source_dirs: list[str] = []
 
 
 def ensure_shim_on_path() -> None:
@@ -55,14 +56,20 @@ def import_main(config: ProjectConfig) -> ModuleType:
     ensure_shim_on_path()
     main = config.main
     source_dir = str(main.parent)
-    if source_dir not in sys.path:
-        sys.path.insert(1, source_dir)
-    # Forget earlier imports of the user's own modules, so a reload sees the new code.
+    # Forget earlier imports of user code (this project's or one loaded before it in the same
+    # process), so a reload sees the new code and `entry` is never another project's entry.
+    stale = {source_dir, *_loaded_source_dirs}
     for name, module in list(sys.modules.items()):
         origin = getattr(module, "__file__", None) or ""
-        if origin.startswith(source_dir):
+        if any(origin.startswith(folder + "/") for folder in stale):
             del sys.modules[name]
+    for folder in _loaded_source_dirs:
+        while folder in sys.path:
+            sys.path.remove(folder)
+    _loaded_source_dirs[:] = [source_dir]
+    sys.path.insert(1, source_dir)
     module_name = main.stem
+    sys.modules.pop(module_name, None)
     importlib.invalidate_caches()
     try:
         return importlib.import_module(module_name)

@@ -128,7 +128,7 @@ _UPSERT = {
 
 
 def _configure(conn: sqlite3.Connection) -> None:
-    """Set the pragmas every connection to the store uses.
+    """Set the pragmas every connection to the store uses (`Store.open` is the only opener).
 
     * WAL lets readers (the CLI, the API) proceed while the engine commits.
     * synchronous=NORMAL: in WAL mode a commit is durable against a process crash (the case a
@@ -184,24 +184,6 @@ def _store_error(path: Path, exc: Exception) -> StoreError:
             "--persist-to with a writable directory."
         )
     return StoreError(f"Cannot use the store {path}: {text}")
-
-
-def open_sync(path: Path, *, create: bool = True) -> sqlite3.Connection:
-    """Open the store for a short-lived synchronous caller (the CLI with no server running).
-
-    This and `Store.open` are the only places that open connections; both call `_configure`.
-    """
-    if not create and not path.exists():
-        raise StoreError(f"No store at {path} yet: run `durable dev` or trigger a workflow first.")
-    try:
-        if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        _configure(conn)
-        _migrate(conn, path)
-        return conn
-    except (sqlite3.Error, OSError) as exc:
-        raise _store_error(path, exc) from exc
 
 
 # --- the async store --------------------------------------------------------------------------
@@ -353,6 +335,14 @@ class Store:
                 False,
             )
         await self.flush()
+
+    async def add_intent(
+        self, workflow: str, instance_id: str | None, action: str, body: Any
+    ) -> None:
+        """Record a write command for `durable dev` to apply when it next starts."""
+        sql = "INSERT INTO intents (workflow, instance_id, action, body, created_ms) VALUES (?, ?, ?, ?, ?)"
+        params = (workflow, instance_id, action, json.dumps(body), now_ms())
+        await self._wait(self._statement(sql, params, True))
 
     async def delete_intents(self, up_to_seq: int) -> None:
         await self._wait(self._statement("DELETE FROM intents WHERE seq <= ?", (up_to_seq,), True))
@@ -543,17 +533,3 @@ def _commit_batch(conn: sqlite3.Connection, ops: list[_Op]) -> None:
 def _write_rows(conn: sqlite3.Connection, pending: dict[str, dict[Any, tuple[Any, ...]]]) -> None:
     for table, rows in pending.items():
         conn.executemany(_UPSERT[table], rows.values())
-
-
-# --- synchronous helpers for the CLI when no server runs --------------------------------------
-
-
-def record_intent(
-    conn: sqlite3.Connection, workflow: str, instance_id: str | None, action: str, body: Any
-) -> int:
-    """Record a write command for `durable dev` to apply when it next starts."""
-    cursor = conn.execute(
-        "INSERT INTO intents (workflow, instance_id, action, body, created_ms) VALUES (?, ?, ?, ?, ?)",
-        (workflow, instance_id, action, json.dumps(body), now_ms()),
-    )
-    return int(cursor.lastrowid or 0)

@@ -1,0 +1,31 @@
+"""The `durable` command: a thin typer shell over `durable.runtime`.
+
+Each command group lives in its own module; every module imports only typer and the standard
+library at import time, so `durable --help` stays fast. rich and the runtime are imported inside
+the commands that need them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from . import dev, init, instances, workflows
+from .common import handle_errors, version_callback
+
+app = typer.Typer(
+    name="durable",
+    help="Local development for Cloudflare Python Workflows.",
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+app.callback()(version_callback)
+app.command("dev")(dev.dev)
+app.command("init")(init.init)
+app.add_typer(workflows.app, name="workflows")
+app.add_typer(instances.app, name="instances")
+
+
+def main() -> None:
+    handle_errors(app)

@@ -1,0 +1,495 @@
+"""One API for every management operation, in the Cloudflare REST API's `result` shapes.
+
+The HTTP server (both API shapes), the CLI when no server runs, and the dashboard all go through
+this layer. With an engine, writes act at once. Without one (the CLI and no `durable dev`), reads
+come straight from the store and writes are recorded as *intents*, which the engine applies
+when `durable dev` next starts: `Service.offline` tells the caller which happened.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .config import ProjectConfig
+from .engine import (
+    MAX_BATCH,
+    STATUSES,
+    Engine,
+    validate_event_type,
+    validate_instance_id,
+)
+from .errors import (
+    ConflictError,
+    InstanceNotFoundError,
+    ValidationError,
+    WorkflowNotFoundError,
+)
+from .serialization import decode_for_api, encode
+from .store import InstanceRow, StepRow, Store, now_ms
+
+LIST_STATUSES = tuple(s for s in STATUSES if s != "unknown")
+ACTIONS = ("pause", "resume", "terminate", "restart")
+MAX_PER_PAGE = 1000
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    )
+
+
+def parse_iso_ms(value: str, what: str) -> int:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{what} must be an ISO 8601 date, got {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def stable_id(*parts: str) -> str:
+    """A UUID that stays the same for the same workflow (Cloudflare gives workflows ids)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "durable:" + ":".join(parts)))
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    info: dict[str, Any]
+
+
+class Service:
+    def __init__(self, config: ProjectConfig, store: Store, engine: Engine | None) -> None:
+        self.config = config
+        self.store = store
+        self.engine = engine
+
+    @property
+    def offline(self) -> bool:
+        """True when writes are recorded as intents for the next `durable dev`."""
+        return self.engine is None
+
+    # -- workflows --
+
+    def _workflow(self, name: str) -> Any:
+        for workflow in self.config.workflows:
+            if workflow.name == name:
+                return workflow
+        raise WorkflowNotFoundError(name, list(self.config.workflow_names))
+
+    async def _workflow_object(
+        self, name: str, stamps: dict[str, tuple[int, int]], counts: bool
+    ) -> dict[str, Any]:
+        workflow = self._workflow(name)
+        created, modified = stamps.get(name, (None, None))
+        latest = await self.store.latest_instance(name)
+        result: dict[str, Any] = {
+            "id": stable_id(name),
+            "name": name,
+            "class_name": workflow.class_name,
+            "script_name": workflow.script_name or self.config.name or "",
+            "created_on": iso(created),
+            "modified_on": iso(modified),
+            "triggered_on": iso(latest.created_ms) if latest else None,
+        }
+        if counts:
+            by_status = await self.store.status_counts(name)
+            result["instances"] = {status: by_status.get(status, 0) for status in LIST_STATUSES}
+        return result
+
+    async def list_workflows(self, page: int = 1, per_page: int = 50) -> Page:
+        page, per_page = _paging(page, per_page)
+        stamps = await self.store.workflow_rows()
+        names = list(self.config.workflow_names)
+        chosen = names[(page - 1) * per_page : page * per_page]
+        items = [await self._workflow_object(name, stamps, counts=True) for name in chosen]
+        return Page(items, _page_info(page, per_page, len(items), len(names)))
+
+    async def get_workflow(self, name: str) -> dict[str, Any]:
+        return await self._workflow_object(name, await self.store.workflow_rows(), counts=True)
+
+    async def list_versions(self, name: str) -> Page:
+        workflow = self._workflow(name)
+        stamps = (await self.store.workflow_rows()).get(name, (None, None))
+        version = {
+            "id": stable_id(name, workflow.class_name),
+            "class_name": workflow.class_name,
+            "workflow_id": stable_id(name),
+            "created_on": iso(stamps[0]),
+            "modified_on": iso(stamps[1]),
+        }
+        return Page([version], _page_info(1, 1, 1, 1))
+
+    async def delete_workflow(self, name: str) -> dict[str, Any]:
+        """Delete every instance of the workflow; the workflow itself comes from the config."""
+        self._workflow(name)
+        if self.engine is not None:
+            await self.engine.delete_all(name)
+        else:
+            await self.store.add_intent(name, None, "delete_all", None)
+        return {"status": "ok", "success": True}
+
+    # -- instances --
+
+    async def resolve_id(self, workflow: str, instance_id: str) -> str:
+        """`latest` means the most recently created instance of the workflow."""
+        self._workflow(workflow)
+        if instance_id != "latest":
+            return instance_id
+        row = await self.store.latest_instance(workflow)
+        if row is None:
+            raise InstanceNotFoundError(workflow, "latest")
+        return row.id
+
+    async def _row(self, workflow: str, instance_id: str) -> InstanceRow:
+        instance_id = await self.resolve_id(workflow, instance_id)
+        if self.engine is not None:
+            return await self.engine.get_row(workflow, instance_id)
+        row = await self.store.get_instance(workflow, instance_id)
+        if row is None:
+            raise InstanceNotFoundError(workflow, instance_id)
+        return row
+
+    def _created(self, workflow: str, instance_id: str, status: str) -> dict[str, Any]:
+        workflow_obj = self._workflow(workflow)
+        return {
+            "id": instance_id,
+            "status": status,
+            "version_id": stable_id(workflow, workflow_obj.class_name),
+            "workflow_id": stable_id(workflow),
+        }
+
+    async def create_instance(
+        self, workflow: str, instance_id: str | None = None, params: Any = None
+    ) -> dict[str, Any]:
+        return (
+            await self.create_instances(workflow, [(instance_id, params)], skip_existing=False)
+        )[0]
+
+    async def create_instances(
+        self, workflow: str, items: list[tuple[str | None, Any]], *, skip_existing: bool = True
+    ) -> list[dict[str, Any]]:
+        self._workflow(workflow)
+        if self.engine is not None:
+            rows = await self.engine.create_batch(
+                workflow, items, trigger="api", skip_existing=skip_existing
+            )
+            return [self._created(workflow, row.id, row.status) for row in rows]
+        if not items or len(items) > MAX_BATCH:
+            raise ValidationError(f"Create between 1 and {MAX_BATCH} instances at a time.")
+        created = []
+        for instance_id, params in items:
+            instance_id = (
+                str(uuid.uuid4()) if instance_id is None else validate_instance_id(instance_id)
+            )
+            encode({} if params is None else params, what="params")
+            if await self.store.get_instance(workflow, instance_id) is not None:
+                if skip_existing:
+                    continue
+                raise ConflictError(
+                    f'An instance with id "{instance_id}" already exists in workflow "{workflow}".'
+                )
+            await self.store.add_intent(workflow, instance_id, "create", {"params": params})
+            created.append(self._created(workflow, instance_id, "queued"))
+        return created
+
+    async def list_instances(
+        self,
+        workflow: str,
+        *,
+        status: str | None = None,
+        page: int = 1,
+        per_page: int = 25,
+        cursor: str | None = None,
+        direction: str = "desc",
+        date_start: str | None = None,
+        date_end: str | None = None,
+    ) -> Page:
+        self._workflow(workflow)
+        if status is not None and status not in LIST_STATUSES:
+            raise ValidationError(
+                f'Invalid status "{status}". Valid statuses are: {", ".join(LIST_STATUSES)}'
+            )
+        if direction not in ("asc", "desc"):
+            raise ValidationError(f'Invalid direction "{direction}": use asc or desc.')
+        page, per_page = _paging(page, per_page)
+        created_from = parse_iso_ms(date_start, "date_start") if date_start else None
+        created_to = parse_iso_ms(date_end, "date_end") if date_end else None
+        ascending = direction == "asc"
+        bound = _decode_cursor(cursor) if cursor else None
+        rows = await self.store.list_instances(
+            workflow,
+            status=status,
+            limit=per_page + 1,
+            offset=0 if cursor else (page - 1) * per_page,
+            before_pk=None if ascending else bound,
+            after_pk=bound if ascending else None,
+            ascending=ascending,
+            created_from_ms=created_from,
+            created_to_ms=created_to,
+        )
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        items = [self._list_item(row) for row in rows]
+        next_cursor = _encode_cursor(rows[-1].pk) if more and rows else ""
+        if cursor:
+            info: dict[str, Any] = {
+                "cursor": next_cursor,
+                "per_page": per_page,
+                "count": len(items),
+            }
+        else:
+            total = await self.store.count_instances(
+                workflow, status=status, created_from_ms=created_from, created_to_ms=created_to
+            )
+            info = _page_info(page, per_page, len(items), total)
+            info["cursor"] = next_cursor
+        return Page(items, info)
+
+    def _list_item(self, row: InstanceRow) -> dict[str, Any]:
+        workflow = self._workflow(row.workflow)
+        return {
+            "id": row.id,
+            "created_on": iso(row.created_ms),
+            "modified_on": iso(row.modified_ms),
+            "started_on": iso(row.started_ms),
+            "ended_on": iso(row.ended_ms),
+            "status": row.status,
+            "version_id": stable_id(row.workflow, workflow.class_name),
+            "workflow_id": stable_id(row.workflow),
+        }
+
+    async def get_instance(
+        self, workflow: str, instance_id: str, *, simple: bool = False, order: str = "asc"
+    ) -> dict[str, Any]:
+        """InstanceDetails: status, params, output, error, timings and every step with attempts."""
+        if self.engine is not None:
+            await self.store.flush()  # the newest step records, so describe is current
+        row = await self._row(workflow, instance_id)
+        workflow_obj = self._workflow(workflow)
+        details: dict[str, Any] = {
+            "id": row.id,
+            "status": row.status,
+            "params": decode_for_api(row.params),
+            "trigger": {"source": row.trigger},
+            "versionId": stable_id(workflow, workflow_obj.class_name),
+            "queued": iso(row.created_ms),
+            "start": iso(row.started_ms),
+            "end": iso(row.ended_ms),
+            "success": {"complete": True, "errored": False}.get(row.status),
+            "error": decode_for_api(row.error),
+            "output": decode_for_api(row.output) if row.output is not None else None,
+        }
+        steps = await self.store.steps_of(row.pk)
+        if simple:
+            details["step_count"] = len(steps)
+            return details
+        rendered = [_step_object(step) for step in steps]
+        if row.status == "terminated":
+            rendered.append({"type": "termination", "trigger": {"source": "api"}})
+        if order == "desc":
+            rendered.reverse()
+        details["steps"] = rendered
+        return details
+
+    async def instance_events(self, workflow: str, instance_id: str) -> dict[str, Any]:
+        """Events an instance received (with the wait that took each) and those still buffered."""
+        row = await self._row(workflow, instance_id)
+        events = await self.store.events_of(row.pk)
+        rendered = [
+            {
+                "type": e.type,
+                "payload": decode_for_api(e.payload),
+                "received_on": iso(e.received_ms),
+                "consumed_by": e.consumed_by,
+            }
+            for e in events
+        ]
+        return {
+            "received": [e for e in rendered if e["consumed_by"] is not None],
+            "buffered": [e for e in rendered if e["consumed_by"] is None],
+        }
+
+    async def change_status(
+        self, workflow: str, instance_id: str, action: str, from_step: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if action not in ACTIONS:
+            raise ValidationError(
+                f'Invalid status change "{action}": use one of {", ".join(ACTIONS)}.'
+            )
+        if from_step is not None and action != "restart":
+            raise ValidationError('"from" is only valid when restarting.')
+        row = await self._row(workflow, instance_id)
+        if self.engine is None:
+            if action == "terminate" and row.finished:
+                raise ConflictError(
+                    f'Cannot terminate instance "{row.id}": it is already {row.status}.'
+                )
+            await self.store.add_intent(workflow, row.id, action, {"from": from_step})
+            return {"status": row.status, "timestamp": iso(now_ms())}
+        engine = self.engine
+        if action == "pause":
+            await engine.pause(workflow, row.id)
+        elif action == "resume":
+            await engine.resume(workflow, row.id)
+        elif action == "terminate":
+            await engine.terminate(workflow, row.id)
+        else:
+            await engine.restart(workflow, row.id, from_step)
+        current = await engine.get_row(workflow, row.id)
+        return {"status": current.status, "timestamp": iso(now_ms())}
+
+    async def send_event(
+        self, workflow: str, instance_id: str, event_type: str, payload: Any
+    ) -> None:
+        validate_event_type(event_type)
+        encode(payload, what="The event payload")
+        row = await self._row(workflow, instance_id)
+        if self.engine is not None:
+            await self.engine.send_event(workflow, row.id, event_type, payload)
+        else:
+            await self.store.add_intent(
+                workflow, row.id, "event", {"type": event_type, "payload": payload}
+            )
+
+    async def delete_instances(self, workflow: str, ids: list[str]) -> dict[str, Any]:
+        self._workflow(workflow)
+        if not 1 <= len(ids) <= MAX_BATCH:
+            raise ValidationError(f"Delete between 1 and {MAX_BATCH} instances at a time.")
+        deleted, errors = [], []
+        for instance_id in dict.fromkeys(ids):
+            try:
+                row = await self._row(workflow, instance_id)
+                if self.engine is not None:
+                    await self.engine.delete(workflow, row.id)
+                else:
+                    await self.store.add_intent(workflow, row.id, "delete", None)
+                deleted.append({"id": row.id})
+            except InstanceNotFoundError as exc:
+                errors.append({"id": instance_id, "code": exc.code, "message": exc.message})
+        return {"deleted": deleted, "errors": errors}
+
+    # -- intents --
+
+    async def apply_intents(self) -> list[str]:
+        """Carry out the writes recorded while no server ran; returns a line per failure."""
+        problems: list[str] = []
+        intents = await self.store.intents()
+        for intent in intents:
+            body = json.loads(intent.body) if intent.body else None
+            target = f"{intent.workflow}/{intent.instance_id or '*'}"
+            try:
+                await self._apply(intent.workflow, intent.instance_id, intent.action, body)
+            except Exception as exc:  # noqa: BLE001 - one bad intent must not stop the rest
+                problems.append(f"{intent.action} {target}: {exc}")
+        if intents:
+            await self.store.delete_intents(intents[-1].seq)
+        return problems
+
+    async def _apply(self, workflow: str, instance_id: str | None, action: str, body: Any) -> None:
+        assert self.engine is not None
+        if action == "create":
+            await self.engine.create(workflow, instance_id, (body or {}).get("params"))
+        elif action == "event":
+            assert instance_id is not None
+            await self.engine.send_event(workflow, instance_id, body["type"], body.get("payload"))
+        elif action == "delete":
+            assert instance_id is not None
+            await self.engine.delete(workflow, instance_id)
+        elif action == "delete_all":
+            await self.engine.delete_all(workflow)
+        else:
+            assert instance_id is not None
+            await self.change_status(workflow, instance_id, action, (body or {}).get("from"))
+
+
+def _paging(page: int, per_page: int) -> tuple[int, int]:
+    if not isinstance(page, int) or page < 1:
+        raise ValidationError(f"page must be a positive integer, got {page!r}")
+    if not isinstance(per_page, int) or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationError(f"per_page must be between 1 and {MAX_PER_PAGE}, got {per_page!r}")
+    return page, per_page
+
+
+def _page_info(page: int, per_page: int, count: int, total: int) -> dict[str, Any]:
+    return {
+        "page": page,
+        "per_page": per_page,
+        "count": count,
+        "total_count": total,
+        "total_pages": max(1, -(-total // per_page)),
+    }
+
+
+def _encode_cursor(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("pk:"):
+            raise ValueError
+        return int(text[3:])
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError(
+            f"Invalid cursor {cursor!r}: pass the cursor from result_info."
+        ) from None
+
+
+def _step_object(step: StepRow) -> dict[str, Any]:
+    name = f"{step.name}-{step.count}"
+    if step.kind == "sleep":
+        return {
+            "type": "sleep",
+            "name": name,
+            "start": iso(step.started_ms),
+            "end": iso(step.wake_ms),
+            "finished": step.status == "complete",
+            "error": None,
+        }
+    if step.kind == "waitForEvent":
+        finished = step.status in ("complete", "errored")
+        return {
+            "type": "waitForEvent",
+            "name": name,
+            "event_type": step.event_type,
+            "start": iso(step.started_ms),
+            "end": iso(step.ended_ms) if finished else None,
+            "timeout": iso(step.wake_ms),
+            "finished": finished,
+            "error": decode_for_api(step.error),
+            "output": decode_for_api(step.output),
+        }
+    attempts = json.loads(step.attempts or "[]")
+    result: dict[str, Any] = {
+        "type": "step",
+        "name": name,
+        "start": iso(step.started_ms),
+        "end": iso(step.ended_ms),
+        "success": {"complete": True, "errored": False}.get(step.status),
+        "config": json.loads(step.config) if step.config else None,
+        "attempts": [
+            {
+                "start": iso(a["start"]),
+                "end": iso(a["end"]),
+                "success": a["success"],
+                "error": a["error"],
+                **({"next_retry": iso(a["next_retry"])} if a.get("next_retry") else {}),
+            }
+            for a in attempts
+        ],
+    }
+    if step.error is not None:
+        result["error"] = decode_for_api(step.error)
+    if step.output is not None:
+        result["output"] = decode_for_api(step.output)
+    return result
