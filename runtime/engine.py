@@ -342,6 +342,8 @@ class Engine:
         row = inst.row
         try:
             await self._acquire(inst)
+            if not fresh:
+                await self.store.flush()  # reads go to another connection: see queued writes
             steps = [] if fresh else await self.store.steps_of(row.pk)
             buffered = [] if fresh else await self.store.events_of(row.pk, pending_only=True)
             known = {e.seq for e in buffered}

@@ -132,9 +132,12 @@ def resolve_config(name: str, config: Any) -> StepConfig:
         )
     if config.get("sensitive") not in (None, "output"):
         raise ValidationError(f'{invalid}: sensitive may only be "output". {CONFIG_DOCS}')
-    delay_ms = parse_duration(merged["delay"], what=f'retries.delay of step "{name}"')
     timeout = config.get("timeout", DEFAULT_TIMEOUT)
-    timeout_ms = parse_duration(timeout, what=f'timeout of step "{name}"')
+    try:
+        delay_ms = parse_duration(merged["delay"], what="retries.delay")
+        timeout_ms = parse_duration(timeout, what="timeout")
+    except ValidationError as exc:
+        raise ValidationError(f"{invalid}: {exc} {CONFIG_DOCS}") from None
     if timeout_ms == 0:
         raise ValidationError(f"{invalid}: timeout must not be 0. {CONFIG_DOCS}")
     public = {"retries": merged, "timeout": timeout}

@@ -265,12 +265,15 @@ class Store:
             await future
 
     async def flush(self) -> None:
-        """Return once everything queued so far is committed."""
-        if self._queue or self._waiters:
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(future)
-            self._wakeup.set()
-            await future
+        """Return once everything queued so far is committed.
+
+        Always goes through the writer, even with an empty queue: a batch taken off the queue
+        may still be committing, and the writer resolves this only after that batch.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        self._wakeup.set()
+        await future
 
     def put_instance(self, row: InstanceRow, *, wait: bool = False) -> asyncio.Future[None] | None:
         return self._push(("put", "instances", row.pk, astuple(row)), wait)

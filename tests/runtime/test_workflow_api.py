@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-import pytest
-
 WAIT = ("complete", "errored", "terminated")
 
 
