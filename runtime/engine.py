@@ -29,7 +29,7 @@ from .errors import (
     WorkflowNotFoundError,
 )
 from .execution import EVENT_TYPE, Execution, Park, error_dict
-from .serialization import JsDict, decode, encode
+from .serialization import JsDict, decode, encode, encode_input
 from .step import WorkflowStep
 from .store import EventRow, InstanceRow, Store, now_ms
 
@@ -265,7 +265,7 @@ class Engine:
             instance_id = (
                 str(uuid.uuid4()) if instance_id is None else validate_instance_id(instance_id)
             )
-            encoded = encode({} if params is None else params, what="params")
+            encoded = encode_input({} if params is None else params, what="params")
             prepared.append((instance_id, encoded))
         chosen: list[tuple[str, str]] = []
         seen: set[str] = set()
@@ -651,7 +651,7 @@ class Engine:
     ) -> None:
         """Buffer an event for an instance, durably, and wake it if it waits for this type."""
         validate_event_type(event_type)
-        encoded = encode(payload, what="The event payload")
+        encoded = encode_input(payload, what="The event payload")
         row = await self.get_row(workflow, instance_id)
         self._next_event_seq += 1
         event = EventRow(self._next_event_seq, row.pk, event_type, encoded, now_ms())

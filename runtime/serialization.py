@@ -18,6 +18,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from .errors import PayloadTooLargeError, ValidationError
+
 MAX_VALUE_BYTES = 1024 * 1024
 _DATE_TAG = "$durable:date"
 
@@ -83,6 +85,16 @@ def encode(value: Any, *, what: str = "value") -> str:
             f"{what} is too large ({len(text.encode()):,} bytes). Maximum allowed size is 1MiB."
         )
     return text
+
+
+def encode_input(value: Any, *, what: str) -> str:
+    """Encode params or an event payload given by a caller; refuse it as production would."""
+    try:
+        return encode(value, what=what)
+    except TypeError as exc:
+        raise ValidationError(str(exc)) from None
+    except ValueError as exc:
+        raise PayloadTooLargeError(str(exc)) from None
 
 
 def _to_python(value: Any) -> Any:

@@ -29,7 +29,7 @@ from .errors import (
     ValidationError,
     WorkflowNotFoundError,
 )
-from .serialization import decode_for_api, encode
+from .serialization import decode_for_api, encode_input
 from .store import InstanceRow, StepRow, Store, now_ms
 
 LIST_STATUSES = tuple(s for s in STATUSES if s != "unknown")
@@ -190,7 +190,7 @@ class Service:
             instance_id = (
                 str(uuid.uuid4()) if instance_id is None else validate_instance_id(instance_id)
             )
-            encode({} if params is None else params, what="params")
+            encode_input({} if params is None else params, what="params")
             if await self.store.get_instance(workflow, instance_id) is not None:
                 if skip_existing:
                     continue
@@ -351,7 +351,7 @@ class Service:
         self, workflow: str, instance_id: str, event_type: str, payload: Any
     ) -> None:
         validate_event_type(event_type)
-        encode(payload, what="The event payload")
+        encode_input(payload, what="The event payload")
         row = await self._row(workflow, instance_id)
         if self.engine is not None:
             await self.engine.send_event(workflow, row.id, event_type, payload)
