@@ -60,7 +60,11 @@ class Limits:
     """Engine settings; the defaults are production's (min_event_timeout_ms) or sensible locally."""
 
     max_concurrency: int = 1000
+    # A wait shorter than this stays in memory; a longer one parks the instance out of memory.
     park_after_ms: int = 1000
+    # At most this many instances wait in memory at once; beyond it every wait parks at once,
+    # which keeps memory flat with 100,000 instances waiting for events.
+    max_waiting_in_memory: int = 1000
     min_event_timeout_ms: int = 1000
 
 
@@ -140,6 +144,7 @@ class Engine:
         self._next_pk = 0
         self._next_event_seq = 0
         self._timer_task: asyncio.Task[None] | None = None
+        self._waiting_in_memory = 0
         self.draining = False
         self.finished = asyncio.Condition()
 
@@ -448,10 +453,12 @@ class Engine:
         remaining = deadline_ms - now_ms()
         park_after = self.limits.park_after_ms
         if remaining > 0:
-            if event_type is None and remaining > park_after:
+            crowded = self._waiting_in_memory >= self.limits.max_waiting_in_memory
+            if crowded or (event_type is None and remaining > park_after):
                 self._park(inst)
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             inst.waiter, inst.waiter_type = future, event_type
+            self._waiting_in_memory += 1
             try:
                 async with asyncio.timeout(min(remaining, park_after) / 1000):
                     await future
@@ -464,6 +471,7 @@ class Engine:
                 raise
             finally:
                 inst.waiter = inst.waiter_type = None
+                self._waiting_in_memory -= 1
         if self.draining:
             raise Park()
         await self._acquire(inst)

@@ -71,7 +71,9 @@ async def test_stop_and_reopen_resumes_by_replay(tmp_path):
     await runtime.engine.wait_for("my-workflow", "replayed", ("waiting",), timeout=5)
     # The event arrives while the instance is parked waiting for it.
     await asyncio.sleep(0.3)
-    await (await runtime.env.MY_WORKFLOW.get(instance.id)).send_event({"type": "approve", "payload": "ok"})
+    await (await runtime.env.MY_WORKFLOW.get(instance.id)).send_event(
+        {"type": "approve", "payload": "ok"}
+    )
     row = await runtime.engine.wait_for("my-workflow", "replayed", WAIT, timeout=5)
     assert json.loads(row.output) == [1, 2, 3, "ok"]
     assert log.read_text().split() == ["one", "slow-start-1", "slow-end-1", "three"]
@@ -118,13 +120,18 @@ def wait_for_line(log: Path, line: str, timeout: float = 10) -> None:
         if log.exists() and line in log.read_text().split():
             return
         time.sleep(0.01)
-    raise AssertionError(f"{line!r} never appeared in {log.read_text() if log.exists() else '(no log)'}")
+    raise AssertionError(
+        f"{line!r} never appeared in {log.read_text() if log.exists() else '(no log)'}"
+    )
 
 
 def start(runner: Path, config: Path, persist: Path, mode: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     return subprocess.Popen(
-        [sys.executable, str(runner), str(config), str(persist), mode], env=env, text=True, stdout=subprocess.PIPE
+        [sys.executable, str(runner), str(config), str(persist), mode],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
     )
 
 
@@ -155,7 +162,9 @@ async def test_sigkill_mid_step_then_restart(tmp_path):
     runtime = await open_runtime(load_config(config), persist_dir=persist, limits=FAST)
     try:
         await runtime.engine.wait_for("my-workflow", "crashy", ("waiting",), timeout=5)
-        await (await runtime.env.MY_WORKFLOW.get("crashy")).send_event({"type": "approve", "payload": "after crash"})
+        await (await runtime.env.MY_WORKFLOW.get("crashy")).send_event(
+            {"type": "approve", "payload": "after crash"}
+        )
         row = await runtime.engine.wait_for("my-workflow", "crashy", WAIT, timeout=5)
         assert json.loads(row.output) == [1, 2, 3, "after crash"]
         lines = log.read_text().split()

@@ -29,7 +29,8 @@ async def run_code(project, runtime_factory, body: str, **kwargs):
     config = project(
         "from workers import WorkflowEntrypoint\n\n"
         "class MyWorkflow(WorkflowEntrypoint):\n"
-        "    async def run(self, event, step):\n" + "\n".join("        " + line for line in body.strip().splitlines()),
+        "    async def run(self, event, step):\n"
+        + "\n".join("        " + line for line in body.strip().splitlines()),
         **kwargs,
     )
     runtime = await runtime_factory(config)
@@ -116,7 +117,9 @@ for i in range(5):
         "                return i\n"
         "            await s()\n",
     )
-    text = config.read_text().replace('class_name = "MyWorkflow"', 'class_name = "MyWorkflow"\nlimits = { steps = 3 }')
+    text = config.read_text().replace(
+        'class_name = "MyWorkflow"', 'class_name = "MyWorkflow"\nlimits = { steps = 3 }'
+    )
     config.write_text(text)
     runtime = await runtime_factory(config)
     instance = await runtime.env.MY_WORKFLOW.create()
@@ -125,7 +128,9 @@ for i in range(5):
 
 
 async def test_params_and_payload_limits(project, runtime_factory):
-    runtime, _ = await run_code(project, runtime_factory, 'return await step.wait_for_event("w", "go", timeout=20)')
+    runtime, _ = await run_code(
+        project, runtime_factory, 'return await step.wait_for_event("w", "go", timeout=20)'
+    )
     with pytest.raises(PayloadTooLargeError):
         await runtime.env.MY_WORKFLOW.create({"params": BIG})
     with pytest.raises(ValidationError, match="tuple"):
@@ -154,4 +159,7 @@ except Exception as exc:
 return errors
 """,
     )
-    assert json.loads(row.output) == ["You can't sleep until a time in the past, time-traveler", "ValidationError"]
+    assert json.loads(row.output) == [
+        "You can't sleep until a time in the past, time-traveler",
+        "ValidationError",
+    ]

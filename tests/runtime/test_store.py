@@ -23,7 +23,12 @@ async def test_pragmas_and_schema_version(tmp_path):
     for name in ("journal_mode", "synchronous", "busy_timeout", "user_version"):
         rows[name] = (await store._fetch(f"PRAGMA {name}"))[0][0]
     await store.close()
-    assert rows == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 30000, "user_version": SCHEMA_VERSION}
+    assert rows == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "busy_timeout": 30000,
+        "user_version": SCHEMA_VERSION,
+    }
 
 
 async def test_newer_schema_is_refused(tmp_path):
@@ -52,7 +57,9 @@ async def test_group_commit_coalesces_writes(tmp_path):
     store = await Store.open(tmp_path / "s.sqlite3")
     stamp = now_ms()
     rows = [
-        InstanceRow(pk, "wf", f"id-{pk}", "queued", "{}", None, None, "api", stamp, None, None, stamp)
+        InstanceRow(
+            pk, "wf", f"id-{pk}", "queued", "{}", None, None, "api", stamp, None, None, stamp
+        )
         for pk in range(1, 501)
     ]
     for row in rows:
@@ -78,7 +85,9 @@ print("ok")
 """
 
 
-async def test_other_processes_read_and_write_while_the_engine_runs(project, runtime_factory, tmp_path):
+async def test_other_processes_read_and_write_while_the_engine_runs(
+    project, runtime_factory, tmp_path
+):
     config = project(
         """
         from workers import WorkflowEntrypoint
@@ -98,8 +107,12 @@ async def test_other_processes_read_and_write_while_the_engine_runs(project, run
     script.write_text(textwrap.dedent(CLI_LIKE))
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, str(script), str(runtime.store.path), "200",
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            sys.executable,
+            str(script),
+            str(runtime.store.path),
+            "200",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for _ in range(4)
     ]
