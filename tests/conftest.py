@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from durable.runtime.config import load_config
 from durable.runtime.engine import Limits
 from durable.runtime.project import Runtime, open_runtime

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from durable.runtime.config import (
     DEFAULT_STEP_LIMIT,
     ProjectConfig,

@@ -5,6 +5,9 @@ import re
 import tempfile
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from durable.runtime.config import (
     config_from_dict,
     is_valid_workflow_name,
@@ -12,8 +15,6 @@ from durable.runtime.config import (
     parse_dotenv,
 )
 from durable.runtime.errors import ConfigError
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 NAME = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9_-]*")
 

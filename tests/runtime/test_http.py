@@ -10,6 +10,7 @@ from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from durable.runtime.http import (
     Headers,
     HttpStatusError,

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pytest
+
 from durable.runtime.engine import Limits
 from durable.runtime.errors import ConflictError, InstanceNotFoundError, ValidationError
 

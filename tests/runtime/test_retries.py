@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from durable.runtime.errors import ValidationError
 from durable.runtime.execution import StepConfig, resolve_config
 
