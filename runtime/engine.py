@@ -417,10 +417,8 @@ class Engine:
         row.ended_ms = now_ms()
         row.wake_ms = row.waiting_for = None
         row.status, row.modified_ms = status, row.ended_ms
-        future = self.store.put_instance(row, wait=True)
         self._unload(inst)
-        if future is not None:
-            await future
+        await self.store.save_instance(row)
         async with self.finished:
             self.finished.notify_all()
 
@@ -663,7 +661,7 @@ class Engine:
         row = await self.get_row(workflow, instance_id)
         self._next_event_seq += 1
         event = EventRow(self._next_event_seq, row.pk, event_type, encoded, now_ms())
-        await self.store.put_event(event, wait=True)  # type: ignore[misc]
+        await self.store.save_event(event)
         inst = self.loaded.get(row.pk)
         if inst is not None:
             if inst.execution is not None:

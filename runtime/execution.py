@@ -279,7 +279,12 @@ class Execution:
                 await self.block(row.wake_ms)
         store = self.engine.store
         while True:
-            attempt = {"start": now_ms(), "end": None, "success": None, "error": None}
+            attempt: dict[str, Any] = {
+                "start": now_ms(),
+                "end": None,
+                "success": None,
+                "error": None,
+            }
             attempts.append(attempt)
             row.status, row.wake_ms, row.attempts = "running", None, json.dumps(attempts)
             store.put_step(row)
@@ -302,7 +307,7 @@ class Execution:
                 attempt.update(end=now_ms(), success=True)
                 row.status, row.output, row.ended_ms = "complete", output, attempt["end"]
                 row.attempts = json.dumps(attempts)
-                await store.put_step(row, wait=True)  # type: ignore[misc]
+                await store.save_step(row)
                 self.boundary()
                 return decode(output)
             finally:
@@ -321,7 +326,7 @@ class Execution:
                     json.dumps(error_dict(failure)),
                     now_ms(),
                 )
-                await store.put_step(row, wait=True)  # type: ignore[misc]
+                await store.save_step(row)
                 if isinstance(failure, WorkflowFatalError):
                     raise failure
                 raise_step_error(error_dict(failure))
@@ -411,14 +416,14 @@ class Execution:
                 )
                 event.consumed_by = f"{name}-{key[2]}"
                 self.engine.store.put_event(event)
-                await self.engine.store.put_step(row, wait=True)  # type: ignore[misc]
+                await self.engine.store.save_step(row)
                 self.boundary()
                 return decode(row.output)
             if now_ms() >= row.wake_ms:
                 message = f"Execution timed out after {row.wake_ms - row.started_ms}ms"
                 row.status, row.ended_ms = "errored", now_ms()
                 row.error = json.dumps({"name": "WorkflowTimeoutError", "message": message})
-                await self.engine.store.put_step(row, wait=True)  # type: ignore[misc]
+                await self.engine.store.save_step(row)
                 raise WorkflowTimeoutError(message)
             await self.block(row.wake_ms, event_type)
 

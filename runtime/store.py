@@ -199,7 +199,7 @@ async def _in_thread(conn: aiosqlite.Connection, fn: Any, *args: Any) -> Any:
     cheap. `_execute` has been aiosqlite's internal dispatcher for years; this is the one place
     that relies on it.
     """
-    return await conn._execute(fn, conn._conn, *args)  # noqa: SLF001
+    return await conn._execute(fn, conn._conn, *args)  # type: ignore[no-untyped-call]  # noqa: SLF001
 
 
 class Store:
@@ -249,20 +249,11 @@ class Store:
 
     # -- writing --
 
-    def _push(self, op: _Op, wait: bool) -> asyncio.Future[None] | None:
+    def _push(self, op: _Op) -> None:
         if self._closed:
             raise StoreError("The store is closed.")
         self._queue.append(op)
         self._wakeup.set()
-        if not wait:
-            return None
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
-        return future
-
-    async def _wait(self, future: asyncio.Future[None] | None) -> None:
-        if future is not None:
-            await future
 
     async def flush(self) -> None:
         """Return once everything queued so far is committed.
@@ -275,20 +266,32 @@ class Store:
         self._wakeup.set()
         await future
 
-    def put_instance(self, row: InstanceRow, *, wait: bool = False) -> asyncio.Future[None] | None:
-        return self._push(("put", "instances", row.pk, astuple(row)), wait)
+    # `put_*` queue a row and return at once; `save_*` return once it is committed.
 
-    def put_step(self, row: StepRow, *, wait: bool = False) -> asyncio.Future[None] | None:
-        return self._push(("put", "steps", (row.instance_pk, *row.key), astuple(row)), wait)
+    def put_instance(self, row: InstanceRow) -> None:
+        self._push(("put", "instances", row.pk, astuple(row)))
 
-    def put_event(self, row: EventRow, *, wait: bool = False) -> asyncio.Future[None] | None:
+    def put_step(self, row: StepRow) -> None:
+        self._push(("put", "steps", (row.instance_pk, *row.key), astuple(row)))
+
+    def put_event(self, row: EventRow) -> None:
         assert row.seq is not None
-        return self._push(("put", "events", row.seq, astuple(row)), wait)
+        self._push(("put", "events", row.seq, astuple(row)))
 
-    def _statement(
-        self, sql: str, params: tuple[Any, ...], wait: bool
-    ) -> asyncio.Future[None] | None:
-        return self._push(("sql", sql, None, params), wait)
+    async def save_instance(self, row: InstanceRow) -> None:
+        self.put_instance(row)
+        await self.flush()
+
+    async def save_step(self, row: StepRow) -> None:
+        self.put_step(row)
+        await self.flush()
+
+    async def save_event(self, row: EventRow) -> None:
+        self.put_event(row)
+        await self.flush()
+
+    def _statement(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._push(("sql", sql, None, params))
 
     async def delete_instance(self, pk: int) -> None:
         for table, column in (
@@ -296,24 +299,21 @@ class Store:
             ("events", "instance_pk"),
             ("instances", "pk"),
         ):
-            self._statement(f"DELETE FROM {table} WHERE {column} = ?", (pk,), False)
+            self._statement(f"DELETE FROM {table} WHERE {column} = ?", (pk,))
         await self.flush()
 
     async def delete_workflow_instances(self, workflow: str) -> None:
         select = "SELECT pk FROM instances WHERE workflow = ?"
-        self._statement(f"DELETE FROM steps WHERE instance_pk IN ({select})", (workflow,), False)
-        self._statement(f"DELETE FROM events WHERE instance_pk IN ({select})", (workflow,), False)
-        await self._wait(
-            self._statement("DELETE FROM instances WHERE workflow = ?", (workflow,), True)
-        )
+        self._statement(f"DELETE FROM steps WHERE instance_pk IN ({select})", (workflow,))
+        self._statement(f"DELETE FROM events WHERE instance_pk IN ({select})", (workflow,))
+        self._statement("DELETE FROM instances WHERE workflow = ?", (workflow,))
+        await self.flush()
 
     def delete_steps(self, pk: int, from_seq: int = 0) -> None:
-        self._statement(
-            "DELETE FROM steps WHERE instance_pk = ? AND seq >= ?", (pk, from_seq), False
-        )
+        self._statement("DELETE FROM steps WHERE instance_pk = ? AND seq >= ?", (pk, from_seq))
 
     def delete_events(self, pk: int) -> None:
-        self._statement("DELETE FROM events WHERE instance_pk = ?", (pk,), False)
+        self._statement("DELETE FROM events WHERE instance_pk = ?", (pk,))
 
     def shift_deadlines(self, pk: int, delta_ms: int) -> None:
         """Move the open timers of an instance later, by the time it spent paused."""
@@ -321,7 +321,6 @@ class Store:
             "UPDATE steps SET wake_ms = wake_ms + ? WHERE instance_pk = ? AND wake_ms IS NOT NULL "
             "AND status IN ('waiting', 'retrying')",
             (delta_ms, pk),
-            False,
         )
 
     async def upsert_workflows(self, rows: Iterable[tuple[str, str, str | None]]) -> None:
@@ -335,7 +334,6 @@ class Store:
                 "workflows.script_name IS excluded.script_name THEN workflows.modified_ms "
                 "ELSE excluded.modified_ms END",
                 (name, class_name, script_name, stamp, stamp),
-                False,
             )
         await self.flush()
 
@@ -345,10 +343,12 @@ class Store:
         """Record a write command for `durable dev` to apply when it next starts."""
         sql = "INSERT INTO intents (workflow, instance_id, action, body, created_ms) VALUES (?, ?, ?, ?, ?)"
         params = (workflow, instance_id, action, json.dumps(body), now_ms())
-        await self._wait(self._statement(sql, params, True))
+        self._statement(sql, params)
+        await self.flush()
 
     async def delete_intents(self, up_to_seq: int) -> None:
-        await self._wait(self._statement("DELETE FROM intents WHERE seq <= ?", (up_to_seq,), True))
+        self._statement("DELETE FROM intents WHERE seq <= ?", (up_to_seq,))
+        await self.flush()
 
     async def _write_loop(self) -> None:
         while True:
@@ -377,7 +377,7 @@ class Store:
 
     # -- reading --
 
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
             async with self._reader.execute(sql, params) as cursor:
                 return list(await cursor.fetchall())
