@@ -185,6 +185,16 @@ def find_config(cwd: Path, explicit: Path | None = None) -> Path:
     )
 
 
+DEFAULT_PERSIST_DIRNAME = ".durable"
+
+
+def persist_dir_for(config: ProjectConfig, persist_to: Path | None = None) -> Path:
+    """Where the store lives: `--persist-to`, else `.durable/` next to the config file."""
+    return (
+        persist_to if persist_to is not None else config.root / DEFAULT_PERSIST_DIRNAME
+    ).resolve()
+
+
 def load_config(
     path: Path | None = None,
     *,

@@ -28,27 +28,14 @@ from .errors import (
     WorkflowFatalError,
     WorkflowNotFoundError,
 )
-from .execution import EVENT_TYPE, Execution, Park, error_dict
+from .execution import Execution, Park, error_dict
+from .rules import MAX_BATCH, validate_event_type, validate_instance_id
 from .serialization import JsDict, decode, encode, encode_input
 from .step import WorkflowStep
 from .store import EventRow, InstanceRow, Store, now_ms
 
 log = logging.getLogger("durable.engine")
 
-INSTANCE_ID = EVENT_TYPE  # same rule: ^[a-zA-Z0-9_][a-zA-Z0-9-_]*$
-MAX_INSTANCE_ID = 100
-MAX_BATCH = 100
-STATUSES = (
-    "queued",
-    "running",
-    "paused",
-    "errored",
-    "terminated",
-    "complete",
-    "waiting",
-    "waitingForPause",
-    "unknown",
-)
 NRE_FATAL_MESSAGE = (
     "The execution of the Workflow instance was terminated, as a step threw an "
     "NonRetryableError and it was not handled"
@@ -93,32 +80,6 @@ class LoadedInstance:
     waiter_type: str | None = None
     holds_slot: bool = False
     early_events: list[EventRow] = field(default_factory=list)
-
-
-def validate_instance_id(instance_id: Any) -> str:
-    if (
-        not isinstance(instance_id, str)
-        or not 0 < len(instance_id) <= MAX_INSTANCE_ID
-        or not INSTANCE_ID.match(instance_id)
-    ):
-        raise ValidationError(
-            f"Invalid instance id {instance_id!r}: use 1-100 letters, digits, '-' or '_', "
-            "not starting with '-'."
-        )
-    return instance_id
-
-
-def validate_event_type(event_type: Any) -> str:
-    if (
-        not isinstance(event_type, str)
-        or not 0 < len(event_type) <= 100
-        or not EVENT_TYPE.match(event_type)
-    ):
-        raise ValidationError(
-            f"Invalid event type {event_type!r}: use 1-100 letters, digits, '-' or '_', "
-            "not starting with '-'."
-        )
-    return event_type
 
 
 class Engine:
@@ -313,14 +274,15 @@ class Engine:
         finally:
             for row in rows:
                 self._creating.discard((workflow, row.id))
-        if definition.cls is not None:  # a workflow defined by another Worker is not run here
-            for row in rows:
-                self._launch(LoadedInstance(row, definition), fresh=True)
+        for row in rows:
+            self._launch(LoadedInstance(row, definition), fresh=True)
         return rows
 
     # -- running --
 
     def _launch(self, inst: LoadedInstance, *, fresh: bool) -> None:
+        if inst.definition.cls is None:
+            return  # defined by another Worker: recorded here, run there
         self.loaded[inst.row.pk] = inst
         self._by_key[(inst.row.workflow, inst.row.id)] = inst
         self._parked.pop(inst.row.pk, None)

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 from .durations import YEAR_MS, parse_duration
 from .entrypoints import NonRetryableError
 from .errors import ValidationError, WorkflowFatalError, WorkflowTimeoutError
+from .rules import validate_event_type
 from .serialization import JsDict, decode, encode
 from .store import EventRow, StepRow, now_ms
 
 if TYPE_CHECKING:
     from .engine import Engine, LoadedInstance
 
-EVENT_TYPE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9\-_]*$")
 MAX_STEP_NAME = 256
 _CONTROL = re.compile(r"[\x00-\x1f]")
 DEFAULT_RETRIES = {"limit": 5, "delay": 10_000, "backoff": "exponential"}
@@ -70,16 +70,11 @@ def raise_step_error(error: dict[str, str]) -> None:
 
 
 def error_dict(exc: BaseException) -> dict[str, str]:
-    name = getattr(exc, "name", None) if isinstance(exc, StepFailedError) else None
-    return {"name": name or type(exc).__name__, "message": _message(exc)}
-
-
-def _message(exc: BaseException) -> str:
+    """`{name, message}` for an exception; the `Name: ` prefix a step error carries is dropped."""
+    name = exc.name if isinstance(exc, StepFailedError) else type(exc).__name__
     text = str(exc)
-    if isinstance(exc, StepFailedError):
-        prefix = f"{exc.name}: "
-        return text[len(prefix) :] if text.startswith(prefix) else text
-    return text
+    prefix = f"{name}: "
+    return {"name": name, "message": text[len(prefix) :] if text.startswith(prefix) else text}
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,9 +237,12 @@ class Execution:
         return row
 
     def boundary(self) -> None:
-        """A step boundary: where a requested pause takes effect."""
+        """A step boundary: where a requested pause, or a stop for a reload, takes effect."""
         if self.instance.pause_requested:
             self.engine.park_paused(self.instance)
+            raise Park()
+        if self.engine.draining:
+            # The engine is stopping: start nothing new; the next engine replays from here.
             raise Park()
 
     # -- step.do --
@@ -375,15 +373,7 @@ class Execution:
 
     async def wait_for_event(self, name: Any, event_type: Any, timeout: Any) -> Any:
         name = self._check_name(name)
-        if (
-            not isinstance(event_type, str)
-            or len(event_type) > 100
-            or not EVENT_TYPE.match(event_type)
-        ):
-            raise ValidationError(
-                f"Invalid event type {event_type!r}: use at most 100 letters, digits, '-' or '_', "
-                "not starting with '-'."
-            )
+        validate_event_type(event_type)
         key = self._key("waitForEvent", name)
         row = self.cache.get(key)
         if row is not None and row.status == "complete":

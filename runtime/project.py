@@ -6,23 +6,16 @@ test harness) builds its runtime here, so they cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .bindings import Env, build_env
-from .config import ProjectConfig
+from .config import DEFAULT_PERSIST_DIRNAME as DEFAULT_PERSIST_DIRNAME
+from .config import ProjectConfig, persist_dir_for
 from .engine import Engine, Limits, WorkflowDefinition
 from .loader import LoadedCode, load_code
 from .store import STORE_FILENAME, Store
-
-DEFAULT_PERSIST_DIRNAME = ".durable"
-
-
-def persist_dir_for(config: ProjectConfig, persist_to: Path | None = None) -> Path:
-    """The persist dir: `--persist-to`, else `.durable/` next to the config file."""
-    return (
-        persist_to if persist_to is not None else config.root / DEFAULT_PERSIST_DIRNAME
-    ).resolve()
 
 
 def store_path(persist_dir: Path) -> Path:
@@ -69,12 +62,17 @@ async def open_runtime(
     resume: bool = True,
     load_user_code: bool = True,
     code: LoadedCode | None = None,
+    engine_factory: Callable[..., Engine] = Engine,
 ) -> Runtime:
-    """Load the user's code (unless given), open the store and start the engine."""
+    """Load the user's code (unless given), open the store and start the engine.
+
+    `engine_factory` builds the engine from `(store, definitions, limits=...)`; the test
+    harness passes its Engine subclass (virtual clock, step mocks) here.
+    """
     if code is None and load_user_code:
         code = load_code(config)
     store = await Store.open(store_path(persist_dir or persist_dir_for(config)))
-    engine = Engine(store, definitions_for(config, code), limits=limits)
+    engine = engine_factory(store, definitions_for(config, code), limits=limits)
     env = build_env(engine, config.vars, {wf.binding: wf.name for wf in config.workflows})
     engine.env = env
     try:

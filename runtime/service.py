@@ -13,24 +13,21 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import ProjectConfig
-from .engine import (
-    MAX_BATCH,
-    STATUSES,
-    Engine,
-    validate_event_type,
-    validate_instance_id,
-)
 from .errors import (
     ConflictError,
     InstanceNotFoundError,
     ValidationError,
     WorkflowNotFoundError,
 )
+from .rules import MAX_BATCH, STATUSES, validate_event_type, validate_instance_id
 from .serialization import decode_for_api, encode_input
 from .store import InstanceRow, StepRow, Store, now_ms
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 LIST_STATUSES = tuple(s for s in STATUSES if s != "unknown")
 ACTIONS = ("pause", "resume", "terminate", "restart")
@@ -68,6 +65,8 @@ class Page:
 
 class Service:
     def __init__(self, config: ProjectConfig, store: Store, engine: Engine | None) -> None:
+        # The engine is passed in, never imported here: the CLI with no server uses this
+        # service without paying for the engine's import.
         self.config = config
         self.store = store
         self.engine = engine
@@ -191,7 +190,9 @@ class Service:
                 str(uuid.uuid4()) if instance_id is None else validate_instance_id(instance_id)
             )
             encode_input({} if params is None else params, what="params")
-            if await self.store.get_instance(workflow, instance_id) is not None:
+            if await self.store.get_instance(
+                workflow, instance_id
+            ) is not None or await self.store.pending_create(workflow, instance_id):
                 if skip_existing:
                     continue
                 raise ConflictError(
@@ -271,9 +272,10 @@ class Service:
         self, workflow: str, instance_id: str, *, simple: bool = False, order: str = "asc"
     ) -> dict[str, Any]:
         """InstanceDetails: status, params, output, error, timings and every step with attempts."""
-        if self.engine is not None:
-            await self.store.flush()  # the newest step records, so describe is current
         row = await self._row(workflow, instance_id)
+        if self.engine is not None:
+            # After reading the row: the steps read below are then at least as new as it.
+            await self.store.flush()
         workflow_obj = self._workflow(workflow)
         details: dict[str, Any] = {
             "id": row.id,

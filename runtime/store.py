@@ -488,6 +488,14 @@ class Store:
         )
         return [IntentRow(*row) for row in rows]
 
+    async def pending_create(self, workflow: str, instance_id: str) -> bool:
+        """Whether a create for this id is recorded and waits for `durable dev`."""
+        rows = await self._fetch(
+            "SELECT 1 FROM intents WHERE workflow = ? AND instance_id = ? AND action = 'create' LIMIT 1",
+            (workflow, instance_id),
+        )
+        return bool(rows)
+
     async def integrity_check(self) -> str:
         rows = await self._fetch("PRAGMA integrity_check")
         return str(rows[0][0])

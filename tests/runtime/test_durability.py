@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -125,6 +127,17 @@ def wait_for_line(log: Path, line: str, timeout: float = 10) -> None:
     )
 
 
+def wait_for_step(store: Path, name: str, status: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(store)) as conn:
+            row = conn.execute("SELECT status FROM steps WHERE name = ?", (name,)).fetchone()
+        if row is not None and row[0] == status:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"step {name!r} never became {status!r}")
+
+
 def start(runner: Path, config: Path, persist: Path, mode: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     return subprocess.Popen(
@@ -154,6 +167,9 @@ async def test_sigkill_mid_step_then_restart(tmp_path):
     second = start(runner, config, persist, "resume")
     try:
         wait_for_line(log, "slow-end-2")
+        # Kill only once the result is recorded: a step whose callback finished but whose
+        # result was not yet committed may run again, and that is not what this test is about.
+        wait_for_step(persist / "durable.sqlite3", "slow", "complete")
     finally:
         # Killed again while the instance waits for its event; a third start finishes it.
         second.send_signal(signal.SIGKILL)
