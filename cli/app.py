@@ -10,17 +10,17 @@ from __future__ import annotations
 import typer
 
 from . import dev, init, instances, workflows
-from .common import handle_errors, version_callback
+from .common import DurableGroup, global_options
 
 app = typer.Typer(
     name="durable",
-    help="Local development for Cloudflare Python Workflows.",
+    cls=DurableGroup,  # global options on every subcommand, and the one error boundary
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-app.callback()(version_callback)
+app.callback()(global_options)
 app.command("dev")(dev.dev)
 app.command("init")(init.init)
 app.add_typer(workflows.app, name="workflows")
@@ -28,4 +28,8 @@ app.add_typer(instances.app, name="instances")
 
 
 def main() -> None:
-    handle_errors(app)
+    app(prog_name="durable")
+
+
+if __name__ == "__main__":
+    main()

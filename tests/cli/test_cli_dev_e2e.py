@@ -1,0 +1,193 @@
+"""End to end: the CLI against a real `durable dev` subprocess, found through its discovery file.
+
+One test walks the whole story, because starting a server is the expensive part: a trigger
+recorded while no server ran is applied when `durable dev` starts; then every command talks to
+the server over HTTP (never recording intents, never running an engine itself).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from durable.runtime.discovery import find_server
+
+
+def durable_command() -> list[str]:
+    script = Path(sys.executable).parent / "durable"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "durable.cli.app"]
+
+
+@pytest.fixture
+def dev_server(cli_project: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """Call it to start `durable dev --port 0` in the project; it is stopped after the test."""
+    started: list[subprocess.Popen[bytes]] = []
+    log = (cli_project / "dev.log").open("wb")
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [*durable_command(), "dev", "--port", "0", "--no-reload"],
+            cwd=cli_project,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    log.close()
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.05)
+
+
+def test_cli_against_a_running_durable_dev(run, cli_project, dev_server, monkeypatch):
+    persist = cli_project / ".durable"
+
+    def details(instance_id: str) -> dict[str, Any]:
+        result = run("instances", "describe", "my-workflow", instance_id, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    # Recorded while no server runs ...
+    pre = run("workflows", "trigger", "my-workflow", '{"a": 20, "b": 1}', "--id", "pre")
+    assert pre.exit_code == 0, pre.output
+    assert pre.stdout.startswith("📥 No durable dev is running")
+
+    proc = dev_server()
+    server = wait_until(lambda: find_server(persist), what="the discovery file")
+    assert proc.poll() is None
+    wait_until(lambda: run("workflows", "list", "--json").exit_code == 0, what="the API")
+
+    listed = run("-v", "workflows", "list", "--json")
+    assert f"Using durable dev at http://127.0.0.1:{server.port}" in listed.stderr
+    assert [w["name"] for w in json.loads(listed.stdout)] == ["my-workflow", "other"]
+
+    # ... and applied when the server started.
+    wait_until(lambda: details("pre")["status"] == "complete", what="the recorded trigger")
+    assert details("pre")["output"] == {"total": 21}
+
+    # trigger --wait polls the server; no engine runs in the CLI.
+    waited = run("workflows", "trigger", "my-workflow", '{"a": 2, "b": 3}', "--wait", "--json")
+    assert waited.exit_code == 0, waited.output
+    assert json.loads(waited.stdout)["output"] == {"total": 5}
+    assert "runs in this process" not in waited.stderr
+
+    # A live trigger, an event wait, and the event that ends it.
+    live = run("workflows", "trigger", "my-workflow", '{"wait": true}', "--id", "ev")
+    assert live.stdout == '🚀 Workflow instance "ev" has been queued successfully\n'
+    wait_until(lambda: details("ev")["status"] == "waiting", what="the event wait")
+    described = run("instances", "describe", "my-workflow", "latest")
+    assert described.stdout.startswith("Describing latest instance:\n")
+    assert "  Event Type:  approved" in described.stdout
+    sent = run(
+        "instances",
+        "send-event",
+        "my-workflow",
+        "ev",
+        "--type",
+        "approved",
+        "--payload",
+        '{"ok": true}',
+    )
+    assert sent.stdout == (
+        '📤 The event with type "approved" and payload {"ok":true} was sent to the instance '
+        '"ev" from my-workflow\n'
+    )
+    wait_until(lambda: details("ev")["status"] == "complete", what="the event to be taken")
+    assert details("ev")["output"]["approved"] == {"ok": True}
+
+    # Lifecycle of a sleeping instance.
+    run("workflows", "trigger", "my-workflow", '{"nap": true}', "--id", "nap")
+    wait_until(lambda: details("nap")["status"] == "waiting", what="the sleep")
+    paused = run("instances", "pause", "my-workflow", "nap")
+    assert paused.exit_code == 0, paused.output
+    assert paused.stdout in (
+        '⏸️ The instance "nap" from my-workflow was paused successfully\n',
+        '⏱️ The instance "nap" from my-workflow pauses when its running step ends\n',
+    )
+    wait_until(lambda: details("nap")["status"] == "paused", what="the pause")
+    resumed = run("instances", "resume", "my-workflow", "nap")
+    assert resumed.stdout == '🔄 The instance "nap" from my-workflow was resumed successfully\n'
+    terminated = run("instances", "terminate", "my-workflow", "nap")
+    assert (
+        terminated.stdout == '🥷 The instance "nap" from my-workflow was terminated successfully\n'
+    )
+    wait_until(lambda: details("nap")["status"] == "terminated", what="the termination")
+    ended = run("instances", "describe", "my-workflow", "nap")
+    assert "Status:                🚫 Terminated" in ended.stdout
+    assert "  Type:     🚫 Termination\n  Trigger:  🌎 API\n" in ended.stdout
+    refused = run("instances", "terminate", "my-workflow", "nap")
+    assert refused.exit_code == 1 and refused.stderr.startswith("✘ [ERROR] ")
+    restarted = run("instances", "restart", "my-workflow", "nap")
+    assert restarted.stdout == '🥷 The instance "nap" from my-workflow was restarted successfully\n'
+
+    # Human tables come from the server's data too.
+    table = run("instances", "list", "my-workflow", "--status", "complete")
+    assert table.exit_code == 0, table.output
+    assert "│ ev " in table.stdout and "✅ Completed" in table.stdout
+
+    # --port reaches the server when the persist dir has no discovery file.
+    empty = cli_project / "empty-persist"
+    empty.mkdir()
+    by_port = run(
+        "--persist-to", str(empty), "--port", str(server.port), "-v", "workflows", "list", "--json"
+    )
+    assert by_port.exit_code == 0, by_port.output
+    assert f"Using durable dev at http://127.0.0.1:{server.port}" in by_port.stderr
+
+    # --remote is the same client: pointed at durable dev's REST API, it works too.
+    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", f"{server.url}/client/v4")
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "unused-locally")
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", "local")
+    remote = run(
+        "--remote", "instances", "list", "my-workflow", "--per-page", "1", "--page", "2", "--json"
+    )
+    assert remote.exit_code == 0, remote.output
+    assert len(json.loads(remote.stdout)) == 1  # page 2 reached by following the cursor
+    remote_latest = run("--remote", "instances", "describe", "my-workflow", "--json")
+    assert remote_latest.exit_code == 0, remote_latest.output
+    assert json.loads(remote_latest.stdout)["id"] == "nap"
+    for var in ("CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"):
+        monkeypatch.delenv(var)
+
+    # Deletes.
+    deleted = run("instances", "delete", "my-workflow", "ev")
+    assert deleted.stdout == '🗑️  Deleted workflow instances from "my-workflow": "ev"\n'
+    gone = run("instances", "describe", "my-workflow", "ev")
+    assert gone.exit_code == 1 and 'Instance "ev" not found' in gone.stderr
+    wiped = run("workflows", "delete", "my-workflow", "--yes")
+    assert wiped.stdout == '✅ Workflow "my-workflow" instances removed successfully.\n'
+    assert json.loads(run("instances", "list", "my-workflow", "--json").stdout) == []
+
+    # Errors from the server keep their message and code.
+    unknown = run("workflows", "describe", "nope")
+    assert unknown.exit_code == 1
+    assert 'Workflow "nope" not found. Known workflows: my-workflow, other.' in unknown.stderr
+    assert "[code: 10200]" in unknown.stderr
