@@ -1,0 +1,86 @@
+"""`durable.testing`: test Cloudflare Python Workflows with pytest.
+
+    from durable.testing import introspect_workflow_instance
+
+    async def test_order(durable_env):
+        env = durable_env.env
+        async with introspect_workflow_instance(env.MY_WORKFLOW, "order-1") as instance:
+            await instance.modify(lambda m: m.disable_sleeps())
+            await env.MY_WORKFLOW.create(id="order-1", params={"amount": 10})
+            await instance.wait_for_status("complete")
+            assert instance.trace.attempts("charge card") == 1
+
+The `durable_env` fixture comes from the pytest plugin (`durable.testing.plugin`), registered
+through an entry point. Names are imported lazily so that the plugin, loaded by every pytest
+run, stays cheap for test suites that never use it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from durable.runtime.execution import StepFailedError
+
+    from .clock import VirtualClock
+    from .env import DurableEnv, open_env
+    from .introspection import (
+        UnexpectedStatusError,
+        WorkflowInstanceIntrospector,
+        WorkflowIntrospector,
+        introspect_workflow,
+        introspect_workflow_instance,
+    )
+    from .modifier import IntrospectionError, WorkflowInstanceModifier
+    from .replay import DeterminismError, ReplayResult
+    from .trace import AttemptRecord, EventWaitRecord, SleepRecord, Trace
+
+_EXPORTS = {
+    "AttemptRecord": ".trace",
+    "DeterminismError": ".replay",
+    "DurableEnv": ".env",
+    "EventWaitRecord": ".trace",
+    "IntrospectionError": ".modifier",
+    "ReplayResult": ".replay",
+    "SleepRecord": ".trace",
+    "StepFailedError": "durable.runtime.execution",
+    "Trace": ".trace",
+    "UnexpectedStatusError": ".introspection",
+    "VirtualClock": ".clock",
+    "WorkflowInstanceIntrospector": ".introspection",
+    "WorkflowInstanceModifier": ".modifier",
+    "WorkflowIntrospector": ".introspection",
+    "introspect_workflow": ".introspection",
+    "introspect_workflow_instance": ".introspection",
+    "open_env": ".env",
+}
+
+__all__ = [
+    "AttemptRecord",
+    "DeterminismError",
+    "DurableEnv",
+    "EventWaitRecord",
+    "IntrospectionError",
+    "ReplayResult",
+    "SleepRecord",
+    "StepFailedError",
+    "Trace",
+    "UnexpectedStatusError",
+    "VirtualClock",
+    "WorkflowInstanceIntrospector",
+    "WorkflowInstanceModifier",
+    "WorkflowIntrospector",
+    "introspect_workflow",
+    "introspect_workflow_instance",
+    "open_env",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
