@@ -391,7 +391,19 @@ def configure_logging(opts: GlobalOptions) -> None:
     logger = logging.getLogger("durable")
     logger.setLevel(level)
     if not logger.handlers:
-        handler = logging.StreamHandler()  # stderr, looked up when a record is written
+
+        class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+            """Writes to whatever sys.stderr is when a record comes (CliRunner swaps it)."""
+
+            @property
+            def stream(self) -> Any:
+                return sys.stderr
+
+            @stream.setter
+            def stream(self, value: Any) -> None:
+                pass
+
+        handler = StderrHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
 

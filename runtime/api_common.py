@@ -122,8 +122,13 @@ class Call:
             return empty
         try:
             return json.loads(raw)
-        except (ValueError, RecursionError) as exc:
+        except ValueError as exc:
             raise ValidationError(f"The request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ValidationError(
+                "The request body is nested too deeply; flatten it (fewer levels of lists "
+                "and dicts)."
+            ) from None
 
     async def json_object(self) -> dict[str, Any]:
         data = await self.json(empty={})

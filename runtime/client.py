@@ -65,6 +65,8 @@ FINISHED_STATUSES = ("complete", "errored", "terminated")
 # `--wait` waits through a sleep or a retry back-off that ends within this horizon (it covers
 # the default retry schedule: 10 + 20 + 40 + 80 + 160 s) and reports anything longer.
 WAIT_THROUGH_MS = 5 * 60 * 1000
+# How long `trigger --wait` with no server waits for another engine on the store to finish.
+ENGINE_LOCK_WAIT = 30.0
 _NO_BODY = object()
 
 
@@ -629,15 +631,9 @@ class ServiceClient(ManagementClient):
 
             store = await Store.open(self.persist_dir / STORE_FILENAME)
             return Service(self.config, store, None)
-        from .discovery import acquire_engine_lock
         from .project import open_runtime
 
-        self._lock = acquire_engine_lock(self.persist_dir, timeout=0)
-        if self._lock is None:
-            raise ConflictError(
-                f"Another engine is running on {self.persist_dir} (a durable dev starting or "
-                "stopping, or another trigger --wait). Wait for it to finish and try again."
-            )
+        self._lock = await self._engine_lock()
         try:
             # resume=False: only what this client creates runs here; every other unfinished
             # instance (and every recorded intent) is left for `durable dev`.
@@ -649,6 +645,34 @@ class ServiceClient(ManagementClient):
             self._lock = None
             raise
         return Service(self.config, self._runtime.store, self._runtime.engine)
+
+    async def _engine_lock(self) -> FileLock:
+        """Become the only engine on the store, waiting for another `trigger --wait` to end.
+
+        Two `trigger --wait` run side by side (say, parallel CI jobs) take turns rather than
+        fail. If a `durable dev` starts meanwhile, waiting longer would not help: say so.
+        """
+        import asyncio
+
+        from .discovery import acquire_engine_lock, find_server
+
+        deadline = time.monotonic() + ENGINE_LOCK_WAIT
+        while True:
+            lock = acquire_engine_lock(self.persist_dir, timeout=0)
+            if lock is not None:
+                return lock
+            if find_server(self.persist_dir) is not None:
+                raise ConflictError(
+                    f"A durable dev started on {self.persist_dir} while this command waited for "
+                    "the store: run the command again to use it."
+                )
+            if time.monotonic() >= deadline:
+                raise ConflictError(
+                    f"Another engine kept {self.persist_dir} busy for {ENGINE_LOCK_WAIT:.0f} "
+                    "seconds (a durable dev starting or stopping, or another trigger --wait). "
+                    "Wait for it to finish and try again."
+                )
+            await asyncio.sleep(0.02)
 
     def close(self) -> None:
         if self._runner is None:

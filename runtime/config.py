@@ -636,11 +636,15 @@ def _check_unique_bindings(section: _Section, prefix: str, diag: _Diagnostics) -
         diag.error(
             f"{prefix}workflows",
             f'"{prefix}workflows" bindings must have unique "name" '
-            f"values; duplicate(s) found: {found}",
+            f"values; duplicate(s) found: {found}. Give each [[workflows]] entry its own name.",
         )
     bindings = [wf.binding for wf in section.workflows]
     for binding in sorted({b for b in bindings if bindings.count(b) > 1}):
-        diag.error(f"{prefix}workflows", f"{binding} assigned to multiple Workflow bindings.")
+        diag.error(
+            f"{prefix}workflows",
+            f"{binding} assigned to multiple Workflow bindings. Give each [[workflows]] entry "
+            "its own binding.",
+        )
     for binding in sorted(set(bindings) & set(section.vars)):
         diag.error(
             f"{prefix}vars", f"{binding} assigned to Environment Variable and Workflow bindings."

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import ConflictError
+from .errors import ConflictError, StoreError
 
 DISCOVERY_FILENAME = "dev.json"
 LOCK_FILENAME = "dev.lock"
@@ -40,6 +40,7 @@ __all__ = [
     "acquire_engine_lock",
     "find_server",
     "pid_alive",
+    "prepare_persist_dir",
     "remove_discovery",
     "write_discovery",
 ]
@@ -148,9 +149,26 @@ class FileLock:
         self.release()
 
 
+def prepare_persist_dir(persist_dir: Path) -> None:
+    """Create the persist dir if need be, or raise a StoreError saying why it cannot be used."""
+    try:
+        Path(persist_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot use {persist_dir} as the persist directory ({exc.strerror or exc}). Pass "
+            "--persist-to with a writable directory."
+        ) from None
+
+
 def _try_lock(path: Path) -> FileLock | None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - owned by the FileLock
+    prepare_persist_dir(path.parent)
+    try:
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - owned by the FileLock
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot write {path} ({exc.strerror or exc}). Make the directory writable or pass "
+            "--persist-to with a writable directory."
+        ) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

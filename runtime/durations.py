@@ -34,10 +34,14 @@ _UNIT_MS: dict[str, float] = {
     "y": 31_557_600_000,
 }
 
-_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+# ASCII digits only, as JavaScript's `\d` in the engine's `ms()` parser.
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$", re.ASCII)
 
 DAY_MS = 86_400_000
 YEAR_MS = 365 * DAY_MS
+# Far beyond any real wait (~285,000 years), and small enough that deadlines computed from it
+# stay exact floats and fit the store's 64-bit integers.
+MAX_DURATION_MS = 2**53
 
 
 def parse_duration(value: object, *, what: str = "duration") -> int:
@@ -49,7 +53,7 @@ def parse_duration(value: object, *, what: str = "duration") -> int:
     if isinstance(value, int | float):
         if value < 0 or value != value:  # NaN is not equal to itself
             raise ValidationError(f"Invalid {what} {value!r}: it must not be negative.")
-        return int(value)
+        return _bounded(value, value, what)
     if isinstance(value, timedelta):
         # Production passes a timedelta through to JavaScript, where it fails; fail here too.
         raise ValidationError(
@@ -64,11 +68,20 @@ def parse_duration(value: object, *, what: str = "duration") -> int:
                 unit = unit[:-1]
             factor = _UNIT_MS.get(unit) if unit else 1
             if factor is not None and number >= 0:
-                return int(number * factor)
+                return _bounded(number * factor, value, what)
     raise ValidationError(
         f"Invalid {what} {value!r}: use milliseconds or a string like '10 seconds' "
         "(units: second, minute, hour, day, week, month, year)."
     )
+
+
+def _bounded(ms: float, value: object, what: str) -> int:
+    if ms > MAX_DURATION_MS:  # also infinity (a float overflowing, `float("inf")`)
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ValidationError(
+            f"Invalid {what} {shown}: it is too long (the limit is {MAX_DURATION_MS} ms)."
+        )
+    return int(ms)
 
 
 def format_ms(ms: float) -> str:

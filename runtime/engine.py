@@ -80,6 +80,9 @@ class LoadedInstance:
     waiter_type: str | None = None
     holds_slot: bool = False
     early_events: list[EventRow] = field(default_factory=list)
+    # False until the task's coroutine runs: a task cancelled before that never runs its
+    # `except CancelledError` bookkeeping, so pause and terminate must not rely on it.
+    started: bool = False
 
 
 class Engine:
@@ -178,6 +181,13 @@ class Engine:
 
     async def get_row(self, workflow: str, instance_id: str) -> InstanceRow:
         self.definition(workflow)
+        inst = self._by_key.get((workflow, instance_id))
+        if inst is not None:
+            return inst.row
+        # An instance that left memory a moment ago (parked, paused, finished) may still have
+        # its last status queued: reads go to another connection, so commit it first, or a
+        # pause, resume or terminate would act on the status before.
+        await self.store.flush()
         inst = self._by_key.get((workflow, instance_id))
         if inst is not None:
             return inst.row
@@ -306,6 +316,7 @@ class Engine:
         self.store.put_instance(row)
 
     async def _run(self, inst: LoadedInstance, fresh: bool) -> None:
+        inst.started = True
         row = inst.row
         try:
             await self._acquire(inst)
@@ -353,6 +364,15 @@ class Engine:
         result = workflow.run(event, step)
         if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
             result = await result
+        for missed in step.unawaited():
+            log.warning(
+                'Workflow "%s", instance "%s": step "%s" was called but never awaited, so it '
+                'did not run. Write "await %s()" in run().',
+                row.workflow,
+                row.id,
+                missed._step_name,
+                missed.__name__,
+            )
         return result
 
     def _run_error(self, inst: LoadedInstance, exc: Exception) -> dict[str, str]:
@@ -508,9 +528,11 @@ class Engine:
             self._set_status(row, "waitingForPause")
         elif inst.waiter is not None and not inst.waiter.done():
             inst.waiter.set_exception(Park())
-        elif inst.task is not None:
+        elif inst.task is not None and inst.started:
             inst.cancel_reason = "pause"
             inst.task.cancel()
+        # A task that has not started yet (launched a moment ago) parks itself at its first
+        # step boundary, where it finds the pause requested.
         await self._settle(inst)
 
     async def resume(self, workflow: str, instance_id: str) -> None:
@@ -538,6 +560,9 @@ class Engine:
         if inst is not None and inst.task is not None and not inst.task.done():
             inst.cancel_reason = "terminate"
             inst.task.cancel()
+            if not inst.started:  # it will never run, so never record its end: do it here
+                await self._finish(inst, "terminated")
+                return
             await self._settle(inst)
             return
         self._parked.pop(row.pk, None)

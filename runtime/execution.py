@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .durations import YEAR_MS, parse_duration
+from .durations import MAX_DURATION_MS, YEAR_MS, parse_duration
 from .entrypoints import NonRetryableError
 from .errors import ValidationError, WorkflowFatalError, WorkflowTimeoutError
 from .rules import validate_event_type
@@ -88,10 +88,13 @@ class StepConfig:
     def delay_after(self, failure: int) -> int:
         """Back-off before the attempt after the `failure`-th failed one."""
         if self.backoff == "constant":
-            return self.delay_ms
-        if self.backoff == "linear":
-            return self.delay_ms * failure
-        return int(self.delay_ms * 2 ** (failure - 1))
+            delay = self.delay_ms
+        elif self.backoff == "linear":
+            delay = self.delay_ms * failure
+        else:
+            delay = self.delay_ms * 2 ** (failure - 1)
+        # A deadline must fit the store's 64-bit integers, whatever limit and delay say.
+        return int(min(delay, MAX_DURATION_MS))
 
     def to_json(self) -> str:
         return json.dumps(self.public)
@@ -285,7 +288,15 @@ class Execution:
             }
             attempts.append(attempt)
             row.status, row.wake_ms, row.attempts = "running", None, json.dumps(attempts)
-            store.put_step(row)
+            # The attempt's start is durable before its callback runs: if the process dies
+            # during the attempt, the replay finds it started and runs the *next* attempt, so
+            # an attempt number (ctx.attempt) is never handed to two executions. Counted as a
+            # running callback meanwhile, so a pause waits for the step instead of cancelling.
+            self.instance.callbacks_running += 1
+            try:
+                await store.save_step(row)
+            finally:
+                self.instance.callbacks_running -= 1
             ctx = JsDict(
                 step=JsDict(name=name, count=key[2]),
                 attempt=len(attempts),

@@ -79,7 +79,13 @@ def _check(value: Any, path: str) -> Any:
 
 def encode(value: Any, *, what: str = "value") -> str:
     """Encode `value` for the store; raise TypeError/ValueError as production would refuse it."""
-    text = json.dumps(_check(value, what), separators=(",", ":"), ensure_ascii=False)
+    try:
+        text = json.dumps(_check(value, what), separators=(",", ":"), ensure_ascii=False)
+    except RecursionError:
+        raise TypeError(
+            f"{what} is nested too deeply to be stored; flatten it (fewer levels of lists "
+            "and dicts)"
+        ) from None
     if len(text) > MAX_VALUE_BYTES and len(text.encode()) > MAX_VALUE_BYTES:
         raise ValueError(
             f"{what} is too large ({len(text.encode()):,} bytes). Maximum allowed size is 1MiB."

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 LIST_STATUSES = tuple(s for s in STATUSES if s != "unknown")
 ACTIONS = ("pause", "resume", "terminate", "restart")
 MAX_PER_PAGE = 1000
+MAX_OFFSET = 2**63 - 1
 
 
 def iso(ms: int | None) -> str | None:
@@ -329,14 +330,17 @@ class Service:
             )
         if from_step is not None and action != "restart":
             raise ValidationError('"from" is only valid when restarting.')
-        row = await self._row(workflow, instance_id)
         if self.engine is None:
-            if action == "terminate" and row.finished:
+            found = await self._offline_row(workflow, instance_id)
+            if found is not None and action == "terminate" and found.finished:
                 raise ConflictError(
-                    f'Cannot terminate instance "{row.id}": it is already {row.status}.'
+                    f'Cannot terminate instance "{found.id}": it is already {found.status}.'
                 )
-            await self.store.add_intent(workflow, row.id, action, {"from": from_step})
-            return {"status": row.status, "timestamp": iso(now_ms())}
+            target = found.id if found is not None else instance_id
+            await self.store.add_intent(workflow, target, action, {"from": from_step})
+            status = found.status if found is not None else "queued"
+            return {"status": status, "timestamp": iso(now_ms())}
+        row = await self._row(workflow, instance_id)
         engine = self.engine
         if action == "pause":
             await engine.pause(workflow, row.id)
@@ -354,13 +358,25 @@ class Service:
     ) -> None:
         validate_event_type(event_type)
         encode_input(payload, what="The event payload")
-        row = await self._row(workflow, instance_id)
         if self.engine is not None:
+            row = await self._row(workflow, instance_id)
             await self.engine.send_event(workflow, row.id, event_type, payload)
-        else:
-            await self.store.add_intent(
-                workflow, row.id, "event", {"type": event_type, "payload": payload}
-            )
+            return
+        found = await self._offline_row(workflow, instance_id)
+        target = found.id if found is not None else instance_id
+        await self.store.add_intent(
+            workflow, target, "event", {"type": event_type, "payload": payload}
+        )
+
+    async def _offline_row(self, workflow: str, instance_id: str) -> InstanceRow | None:
+        """The stored row, or None for an instance whose create is recorded but not applied
+        yet: a write to it is recorded too, and applied after the create."""
+        try:
+            return await self._row(workflow, instance_id)
+        except InstanceNotFoundError:
+            if instance_id != "latest" and await self.store.pending_create(workflow, instance_id):
+                return None
+            raise
 
     async def delete_instances(self, workflow: str, ids: list[str]) -> dict[str, Any]:
         self._workflow(workflow)
@@ -418,6 +434,11 @@ def _paging(page: int, per_page: int) -> tuple[int, int]:
         raise ValidationError(f"page must be a positive integer, got {page!r}")
     if not isinstance(per_page, int) or not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationError(f"per_page must be between 1 and {MAX_PER_PAGE}, got {per_page!r}")
+    if (page - 1) * per_page > MAX_OFFSET:  # SQLite's OFFSET is a 64-bit integer
+        raise ValidationError(
+            f"page {page} is out of range: with per_page {per_page} the last possible page is "
+            f"{MAX_OFFSET // per_page + 1}. Ask for a smaller page number."
+        )
     return page, per_page
 
 

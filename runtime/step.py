@@ -45,7 +45,9 @@ class StepCallable:
         self.__doc__ = getattr(func, "__doc__", None)
 
     def __call__(self) -> Any:
-        return self._owner._run(self)
+        call = self._owner._run(self)
+        self._owner._calls.append((self, call))
+        return call
 
     def __repr__(self) -> str:
         return f"<step {self._step_name!r}>"
@@ -59,6 +61,7 @@ class WorkflowStep:
         self._closures: dict[str, StepCallable] = {}
         self._results: dict[StepCallable, Any] = {}
         self._in_flight: dict[StepCallable, asyncio.Task[Any]] = {}
+        self._calls: list[tuple[StepCallable, Any]] = []  # what `my_step()` returned, in order
         self._implicit = implicit_dependencies
         self.do: Callable[..., Callable[[Callable[..., Any]], StepCallable]] = (
             self._do_implicit if implicit_dependencies else self._do_legacy
@@ -154,6 +157,20 @@ class WorkflowStep:
         self._results[callable_] = result
         self._in_flight.pop(callable_, None)
         return result
+
+    def unawaited(self) -> list[StepCallable]:
+        """Steps that were called (`my_step()`) but never awaited, so never ran.
+
+        Their coroutines are closed, which silences Python's "coroutine … was never awaited"
+        warning: the engine says it better, naming the step.
+        """
+        missed = []
+        for callable_, call in self._calls:
+            if inspect.getcoroutinestate(call) == inspect.CORO_CREATED:
+                call.close()
+                missed.append(callable_)
+        self._calls.clear()
+        return missed
 
     # -- sleeps and events --
 

@@ -178,7 +178,7 @@ def _store_error(path: Path, exc: Exception) -> StoreError:
             f"{path} is not a valid durable store ({text}). Move it aside to start afresh, "
             "or use another --persist-to directory."
         )
-    if "readonly" in text or "unable to open" in text or isinstance(exc, PermissionError):
+    if "readonly" in text or "unable to open" in text or isinstance(exc, OSError):
         return StoreError(
             f"Cannot write the store {path} ({text}). Make the directory writable or pass "
             "--persist-to with a writable directory."

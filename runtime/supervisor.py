@@ -41,6 +41,7 @@ from .discovery import (
     ServerInfo,
     acquire_dev_lock,
     find_server,
+    prepare_persist_dir,
     remove_discovery,
     write_discovery,
 )
@@ -410,6 +411,8 @@ class Supervisor:
             _err("  The last good version keeps serving; save a fix to reload.")
             return
         previous, self.config = self.config, config
+        for warning in config.warnings:
+            _err(f"▲ [WARNING] {warning}")
         if self.options.reload:
             await self._watch(watch_plan(config, self.persist_dir))
         worker = await self._take_spare()
@@ -484,8 +487,9 @@ class Supervisor:
 def run_dev(options: DevOptions) -> int:
     """Run `durable dev` in the foreground until Ctrl-C / SIGTERM; returns the exit code.
 
-    Raises ConfigError (bad or missing config), DevServerRunningError (another `durable dev` on
-    the same persist dir) or ListenError (port in use) before anything is served.
+    Raises ConfigError (bad or missing config), StoreError (a persist dir that cannot be
+    created), DevServerRunningError (another `durable dev` on the same persist dir) or
+    ListenError (port in use) before anything is served.
     """
     # The first worker starts before anything else: its imports (the server, the engine) then
     # overlap with ours and with reading the config, which halves the time to the first response.
@@ -495,7 +499,7 @@ def run_dev(options: DevOptions) -> int:
         config = load_config(options.config, cwd=cwd, env=options.env)
         persist_to = cwd / options.persist_to if options.persist_to is not None else None
         persist_dir = persist_dir_for(config, persist_to)
-        persist_dir.mkdir(parents=True, exist_ok=True)
+        prepare_persist_dir(persist_dir)
         lock: FileLock = acquire_dev_lock(persist_dir)
     except BaseException:
         first.kill()

@@ -259,14 +259,16 @@ def test_trigger_invalid_and_duplicate_ids(run, cli_project):
     )
 
 
-def test_trigger_refuses_a_second_engine_on_the_store(run, cli_project):
+def test_trigger_waits_for_a_second_engine_then_gives_up(run, cli_project, monkeypatch):
+    from durable.runtime import client
     from durable.runtime.discovery import acquire_engine_lock
 
+    monkeypatch.setattr(client, "ENGINE_LOCK_WAIT", 0.3)  # 30 s for real
     lock = acquire_engine_lock(cli_project / ".durable", timeout=0)
     assert lock is not None
     try:
         one_line_error(
-            run("workflows", "trigger", "my-workflow", "--wait"), "Another engine is running"
+            run("workflows", "trigger", "my-workflow", "--wait"), "Another engine kept", "busy"
         )
     finally:
         lock.release()
