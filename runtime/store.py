@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import operator
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,10 @@ def _columns(cls: type) -> tuple[str, ...]:
 _INSTANCE_COLS = _columns(InstanceRow)
 _STEP_COLS = _columns(StepRow)
 _EVENT_COLS = _columns(EventRow)
+# Flat tuples of a row's fields; dataclasses.astuple deep-copies and was the hottest call.
+_instance_values = operator.attrgetter(*_INSTANCE_COLS)
+_step_values = operator.attrgetter(*_STEP_COLS)
+_event_values = operator.attrgetter(*_EVENT_COLS)
 
 
 def _upsert_sql(table: str, cols: Sequence[str]) -> str:
@@ -269,14 +274,14 @@ class Store:
     # `put_*` queue a row and return at once; `save_*` return once it is committed.
 
     def put_instance(self, row: InstanceRow) -> None:
-        self._push(("put", "instances", row.pk, astuple(row)))
+        self._push(("put", "instances", row.pk, _instance_values(row)))
 
     def put_step(self, row: StepRow) -> None:
-        self._push(("put", "steps", (row.instance_pk, *row.key), astuple(row)))
+        self._push(("put", "steps", (row.instance_pk, *row.key), _step_values(row)))
 
     def put_event(self, row: EventRow) -> None:
         assert row.seq is not None
-        self._push(("put", "events", row.seq, astuple(row)))
+        self._push(("put", "events", row.seq, _event_values(row)))
 
     async def save_instance(self, row: InstanceRow) -> None:
         self.put_instance(row)
@@ -379,8 +384,10 @@ class Store:
 
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
-            async with self._reader.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
+            # One trip to the reader thread: with separate execute/fetch/close trips, another
+            # coroutine's read could slip in between and the cursor would keep serving a
+            # snapshot older than a commit we already waited for (a lost wake-up).
+            return list(await self._reader.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise _store_error(self.path, exc) from exc
 

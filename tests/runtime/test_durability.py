@@ -195,3 +195,31 @@ async def test_sigkill_mid_step_then_restart(tmp_path):
         assert await runtime.store.integrity_check() == "ok"
     finally:
         await runtime.close()
+
+
+async def test_many_parked_instances_woken_at_once_all_complete(project, runtime_factory):
+    """Events arriving together wake every parked instance (no stale read loses a wake-up)."""
+    from durable.runtime.engine import Limits
+
+    config = project(
+        """
+        from workers import WorkflowEntrypoint
+
+        class MyWorkflow(WorkflowEntrypoint):
+            async def run(self, event, step):
+                e = await step.wait_for_event("wait", "go", timeout="1 hour")
+                return e["payload"]
+        """
+    )
+    # Every wait parks at once, so each event must wake an instance out of the store.
+    limits = Limits(park_after_ms=200, max_waiting_in_memory=0, min_event_timeout_ms=10)
+    runtime = await runtime_factory(config, limits=limits)
+    ids = []
+    for _ in range(4):
+        ids += [i.id for i in await runtime.env.MY_WORKFLOW.create_batch([{} for _ in range(100)])]
+    for instance_id in ids:
+        await runtime.engine.wait_for("my-workflow", instance_id, ("waiting",), timeout=10)
+    await asyncio.gather(*(runtime.engine.send_event("my-workflow", i, "go", i) for i in ids))
+    for instance_id in ids:
+        row = await runtime.engine.wait_for("my-workflow", instance_id, WAIT, timeout=20)
+        assert json.loads(row.output) == instance_id
