@@ -9,6 +9,7 @@ The `durable workflows …` commands talk to exactly one of these, chosen by `co
     └── ServiceClient             no server: `runtime/service.py` called directly on the store
           ├── offline             reads come from the store; writes are recorded as intents
           └── embedded            an engine runs here (`trigger --wait` with no server)
+                                  (in `service_client.py`)
 
 Every method returns what the REST API would put in `result` (a `Page` for list calls), so a
 command renders the same data whichever target answers. The HTTP side uses only `http.client`
@@ -18,29 +19,23 @@ engine, store and service lazily, only when no server runs.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sys
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from .errors import ApiError, ConfigError, ConflictError, NotFoundError, ValidationError
+from .errors import ApiError, ConfigError, NotFoundError
 
 if TYPE_CHECKING:
-    import asyncio
     import http.client
 
     from .config import ProjectConfig
-    from .discovery import FileLock
-    from .project import Runtime
-    from .service import Service
 
 __all__ = [
     "CLOUDFLARE_API_BASE_URL",
@@ -51,7 +46,6 @@ __all__ = [
     "ManagementClient",
     "Page",
     "PendingWait",
-    "ServiceClient",
     "connect",
     "next_retry",
     "pending_wait",
@@ -65,8 +59,6 @@ FINISHED_STATUSES = ("complete", "errored", "terminated")
 # `--wait` waits through a sleep or a retry back-off that ends within this horizon (it covers
 # the default retry schedule: 10 + 20 + 40 + 80 + 160 s) and reports anything longer.
 WAIT_THROUGH_MS = 5 * 60 * 1000
-# How long `trigger --wait` with no server waits for another engine on the store to finish.
-ENGINE_LOCK_WAIT = 30.0
 _NO_BODY = object()
 
 
@@ -562,223 +554,6 @@ class HttpClient(ManagementClient):
         return dict(result or {})
 
 
-# --- no server: the service on the store -------------------------------------------------------
-
-
-class ServiceClient(ManagementClient):
-    """Calls `runtime/service.py` in-process, on its own event loop, for a sync caller.
-
-    *offline* (the default): no engine; reads come from the store and writes are recorded as
-    intents for the next `durable dev`. *embedded*: an engine runs in this process for as long
-    as the client is open (`trigger --wait` with no server); it takes the store's engine lock,
-    so it never runs next to `durable dev` or another embedded engine.
-    """
-
-    def __init__(
-        self,
-        config: ProjectConfig,
-        persist_dir: Path,
-        *,
-        embedded: bool = False,
-        limits: Any = None,
-    ) -> None:
-        self.config = config
-        self.persist_dir = Path(persist_dir)
-        self.embedded = embedded
-        self.limits = limits
-        self.kind = "embedded" if embedded else "offline"
-        self.description = (
-            f"an engine in this process on {self.persist_dir}"
-            if embedded
-            else f"the store in {self.persist_dir} (no durable dev running)"
-        )
-        self.poll_interval = 0.05
-        self._runner: asyncio.Runner | None = None
-        self._service: Service | None = None
-        self._runtime: Runtime | None = None
-        self._lock: FileLock | None = None
-
-    @property
-    def offline(self) -> bool:
-        return not self.embedded
-
-    def _run(self, coro_fn: Callable[[Service], Coroutine[Any, Any, Any]]) -> Any:
-        import asyncio
-
-        if self._runner is None:
-            self._runner = asyncio.Runner()
-        with self._quiet_stdout():
-            if self._service is None:
-                self._service = self._runner.run(self._open())
-            return self._runner.run(coro_fn(self._service))
-
-    @contextlib.contextmanager
-    def _quiet_stdout(self) -> Iterator[None]:
-        """While user code runs here, its prints go to stderr: stdout is the CLI's output."""
-        if not self.embedded:
-            yield
-            return
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-
-    async def _open(self) -> Service:
-        from .service import Service
-
-        if not self.embedded:
-            # Not `project.store_path`: project imports the loader and bindings, which an
-            # offline read never needs (start-up time).
-            from .store import STORE_FILENAME, Store
-
-            store = await Store.open(self.persist_dir / STORE_FILENAME)
-            return Service(self.config, store, None)
-        from .project import open_runtime
-
-        self._lock = await self._engine_lock()
-        try:
-            # resume=False: only what this client creates runs here; every other unfinished
-            # instance (and every recorded intent) is left for `durable dev`.
-            self._runtime = await open_runtime(
-                self.config, persist_dir=self.persist_dir, limits=self.limits, resume=False
-            )
-        except BaseException:
-            self._lock.release()
-            self._lock = None
-            raise
-        return Service(self.config, self._runtime.store, self._runtime.engine)
-
-    async def _engine_lock(self) -> FileLock:
-        """Become the only engine on the store, waiting for another `trigger --wait` to end.
-
-        Two `trigger --wait` run side by side (say, parallel CI jobs) take turns rather than
-        fail. If a `durable dev` starts meanwhile, waiting longer would not help: say so.
-        """
-        import asyncio
-
-        from .discovery import acquire_engine_lock, find_server
-
-        deadline = time.monotonic() + ENGINE_LOCK_WAIT
-        while True:
-            lock = acquire_engine_lock(self.persist_dir, timeout=0)
-            if lock is not None:
-                return lock
-            if find_server(self.persist_dir) is not None:
-                raise ConflictError(
-                    f"A durable dev started on {self.persist_dir} while this command waited for "
-                    "the store: run the command again to use it."
-                )
-            if time.monotonic() >= deadline:
-                raise ConflictError(
-                    f"Another engine kept {self.persist_dir} busy for {ENGINE_LOCK_WAIT:.0f} "
-                    "seconds (a durable dev starting or stopping, or another trigger --wait). "
-                    "Wait for it to finish and try again."
-                )
-            await asyncio.sleep(0.02)
-
-    def close(self) -> None:
-        if self._runner is None:
-            return
-        try:
-            if self._service is not None:
-                with self._quiet_stdout():
-                    if self._runtime is not None:
-                        self._runner.run(self._runtime.close())
-                    else:
-                        self._runner.run(self._service.store.close())
-        finally:
-            self._runner.close()
-            self._runner = None
-            self._service = None
-            self._runtime = None
-            if self._lock is not None:
-                self._lock.release()
-                self._lock = None
-
-    @staticmethod
-    def _page(page: Any) -> Page:
-        return Page(list(page.items), dict(page.info))
-
-    def list_workflows(self, *, page: int = 1, per_page: int | None = None) -> Page:
-        return self._page(self._run(lambda s: s.list_workflows(page=page, per_page=per_page or 50)))
-
-    def get_workflow(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._run(lambda s: s.get_workflow(name))
-        return result
-
-    def delete_workflow(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._run(lambda s: s.delete_workflow(name))
-        return result
-
-    def create_instance(
-        self, name: str, *, instance_id: str | None = None, params: Any = None
-    ) -> dict[str, Any]:
-        result: dict[str, Any] = self._run(
-            lambda s: s.create_instance(name, instance_id=instance_id, params=params)
-        )
-        return result
-
-    def list_instances(
-        self,
-        name: str,
-        *,
-        status: str | None = None,
-        page: int = 1,
-        per_page: int | None = None,
-        direction: str = "desc",
-    ) -> Page:
-        return self._page(
-            self._run(
-                lambda s: s.list_instances(
-                    name, status=status, page=page, per_page=per_page or 25, direction=direction
-                )
-            )
-        )
-
-    def get_instance(self, name: str, instance_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._run(lambda s: s.get_instance(name, instance_id))
-        return result
-
-    def change_status(
-        self, name: str, instance_id: str, action: str, from_step: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        result: dict[str, Any] = self._run(
-            lambda s: s.change_status(name, instance_id, action, from_step)
-        )
-        return result
-
-    def send_event(self, name: str, instance_id: str, event_type: str, payload: Any) -> None:
-        self._run(lambda s: s.send_event(name, instance_id, event_type, payload))
-
-    def delete_instances(self, name: str, ids: list[str]) -> dict[str, Any]:
-        result: dict[str, Any] = self._run(lambda s: s.delete_instances(name, ids))
-        return result
-
-    def wait(
-        self,
-        name: str,
-        instance_id: str,
-        *,
-        timeout: float | None = None,
-        until: Callable[[Mapping[str, Any]], bool] = wait_is_over,
-    ) -> dict[str, Any]:
-        if not self.embedded:
-            raise ValidationError(
-                "No engine runs here to wait for: start `durable dev`, or trigger with --wait."
-            )
-
-        async def poll(service: Service) -> dict[str, Any]:
-            import asyncio
-
-            async with asyncio.timeout(timeout):
-                while True:
-                    details: dict[str, Any] = await service.get_instance(name, instance_id)
-                    if until(details):
-                        return details
-                    await asyncio.sleep(self.poll_interval)
-
-        result: dict[str, Any] = self._run(poll)
-        return result
-
-
 # --- choosing the target ----------------------------------------------------------------------
 
 
@@ -810,4 +585,6 @@ def connect(
         return HttpClient.local(server.url, token=server.api_token or token)
     if port is not None:
         return HttpClient.local(f"http://127.0.0.1:{port}", token=token)
+    from .service_client import ServiceClient
+
     return ServiceClient(config, persist_dir, embedded=embedded)

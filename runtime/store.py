@@ -9,25 +9,31 @@ status change the next write supersedes) are fire-and-forget and ride along with
 Under load this turns thousands of steps per second into a few dozen commits.
 
 Reads use a second connection, so they never queue behind a commit (WAL lets both proceed).
+
+A CLI command with no engine running uses `OfflineStore` instead: the same queries on one plain
+sqlite3 connection, no event loop and no thread. That is why asyncio and aiosqlite are imported
+inside `Store`'s methods: importing them costs a CLI start more than its query.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import operator
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import StoreError
 from .migrations import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import aiosqlite
 
 log = logging.getLogger("durable.store")
 
@@ -133,7 +139,8 @@ _UPSERT = {
 
 
 def _configure(conn: sqlite3.Connection) -> None:
-    """Set the pragmas every connection to the store uses (`Store.open` is the only opener).
+    """Set the pragmas every connection to the store uses (`Store.open` and
+    `OfflineStore.open_now` are the only openers, and both call this first).
 
     * WAL lets readers (the CLI, the API) proceed while the engine commits.
     * synchronous=NORMAL: in WAL mode a commit is durable against a process crash (the case a
@@ -211,6 +218,8 @@ class Store:
     """The engine's store: group-committed writes, a separate read connection."""
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        import asyncio
+
         self.path = path
         self._writer = writer
         self._reader = reader
@@ -223,6 +232,8 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path) -> Store:
+        import aiosqlite
+
         opened: list[aiosqlite.Connection] = []
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,12 +247,14 @@ class Store:
         except (sqlite3.Error, OSError, StoreError) as exc:
             for conn in opened:
                 await conn.close()
-            raise exc if isinstance(exc, StoreError) else _store_error(path, exc) from exc
+            raise (exc if isinstance(exc, StoreError) else _store_error(path, exc)) from exc
         return cls(path, writer, reader)
 
     async def close(self) -> None:
         if self._closed:
             return
+        import asyncio
+
         await self.flush()
         self._closed = True
         self._task.cancel()
@@ -266,6 +279,8 @@ class Store:
         Always goes through the writer, even with an empty queue: a batch taken off the queue
         may still be committing, and the writer resolves this only after that batch.
         """
+        import asyncio
+
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(future)
         self._wakeup.set()
@@ -460,7 +475,8 @@ class Store:
 
     async def status_counts(self, workflow: str) -> dict[str, int]:
         rows = await self._fetch(
-            "SELECT status, count(*) FROM instances WHERE workflow = ? GROUP BY status", (workflow,)
+            "SELECT status, count(*) FROM instances WHERE workflow = ? GROUP BY status",
+            (workflow,),
         )
         return {status: int(count) for status, count in rows}
 
@@ -473,7 +489,8 @@ class Store:
 
     async def steps_of(self, pk: int) -> list[StepRow]:
         rows = await self._fetch(
-            f"SELECT {', '.join(_STEP_COLS)} FROM steps WHERE instance_pk = ? ORDER BY seq", (pk,)
+            f"SELECT {', '.join(_STEP_COLS)} FROM steps WHERE instance_pk = ? ORDER BY seq",
+            (pk,),
         )
         return [StepRow(*row) for row in rows]
 
@@ -508,8 +525,101 @@ class Store:
         return str(rows[0][0])
 
 
+class OfflineStore(Store):
+    """The store for a CLI command when no engine runs: one sqlite3 connection, this thread.
+
+    The same queries as `Store` (it inherits them), but `_fetch` runs the statement right here
+    and every write commits at once, so none of its coroutines ever suspends: `run_now` runs
+    them without an event loop. Writes here are only the CLI's recorded intents; the group
+    commit that pays off for an engine would only add latency to a single command.
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        # Not Store.__init__: that starts the writer task, which needs a running loop.
+        self.path = path
+        self._conn = conn
+        self._closed = False
+        self.commits = 0
+
+    @classmethod
+    def open_now(cls, path: Path) -> OfflineStore:
+        conn: sqlite3.Connection | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None)
+            _configure(conn)
+            _migrate(conn, path)
+        except (sqlite3.Error, OSError, StoreError) as exc:
+            if conn is not None:
+                conn.close()
+            raise (exc if isinstance(exc, StoreError) else _store_error(path, exc)) from exc
+        return cls(path, conn)
+
+    def close_now(self) -> None:
+        self._closed = True
+        self._conn.close()
+
+    async def close(self) -> None:
+        self.close_now()
+
+    def _push(self, op: _Op) -> None:
+        if self._closed:
+            raise StoreError("The store is closed.")
+        try:
+            _commit_batch(self._conn, [op])
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from exc
+        self.commits += 1
+
+    async def flush(self) -> None:
+        """Every write is committed when `_push` returns: nothing to wait for."""
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from exc
+
+
+_T = TypeVar("_T")
+
+
+def run_now(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine that never suspends (one over an `OfflineStore`) to its result."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        result: _T = done.value
+        return result
+    coroutine.close()
+    raise RuntimeError("run_now: the coroutine waited for something; it needs an event loop")
+
+
 def _instance_filter(
-    workflow: str, status: str | None, created_from_ms: int | None, created_to_ms: int | None
+    workflow: str,
+    status: str | None,
+    created_from_ms: int | None,
+    created_to_ms: int | None,
+) -> tuple[str, list[Any]]:
+    sql = "workflow = ?"
+    params: list[Any] = [workflow]
+    if status is not None:
+        sql += " AND status = ?"
+        params.append(status)
+    if created_from_ms is not None:
+        sql += " AND created_ms >= ?"
+        params.append(created_from_ms)
+    if created_to_ms is not None:
+        sql += " AND created_ms <= ?"
+        params.append(created_to_ms)
+    return sql, params
+
+
+def _instance_filter(
+    workflow: str,
+    status: str | None,
+    created_from_ms: int | None,
+    created_to_ms: int | None,
 ) -> tuple[str, list[Any]]:
     sql = "workflow = ?"
     params: list[Any] = [workflow]

@@ -12,7 +12,6 @@ from durable.cli import common
 from durable.runtime import project
 from durable.runtime.client import (
     HttpClient,
-    ServiceClient,
     connect,
     next_retry,
     pending_wait,
@@ -21,6 +20,7 @@ from durable.runtime.client import (
 from durable.runtime.config import load_config
 from durable.runtime.discovery import ServerInfo, write_discovery
 from durable.runtime.errors import ConfigError
+from durable.runtime.service_client import ServiceClient
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -14,6 +14,7 @@ HEAVY = (
     "rich",
     "pydantic",
     "aiosqlite",
+    "asyncio",
     "sqlite3",
     "starlette",
     "uvicorn",
@@ -68,13 +69,19 @@ def test_help_loads_nothing_heavy(tmp_path):
     assert loaded_after(["workflows", "instances", "list", "--help"], tmp_path) == []
 
 
-def test_offline_list_loads_the_store_but_not_pydantic_or_a_server(run, cli_project):
+def test_offline_reads_load_the_store_but_no_event_loop_pydantic_or_server(run, cli_project):
     assert run("workflows", "trigger", "my-workflow", "--wait").exit_code == 0
-    loaded = loaded_after(["workflows", "instances", "list", "my-workflow"], cli_project)
-    assert "pydantic" not in loaded  # typer's pydantic coercion is bypassed (cli/coercion.py)
-    assert "starlette" not in loaded and "uvicorn" not in loaded and "httpx" not in loaded
-    assert "http.client" not in loaded
-    assert {"durable.runtime.service", "aiosqlite", "rich"} <= set(loaded)
+    for command in (
+        ["workflows", "instances", "list", "my-workflow"],
+        ["workflows", "instances", "describe", "my-workflow", "latest"],
+        ["workflows", "list"],
+    ):
+        loaded = set(loaded_after(command, cli_project))
+        assert "pydantic" not in loaded  # typer's pydantic coercion is bypassed (cli/coercion.py)
+        assert not loaded & {"starlette", "uvicorn", "httpx", "http.client"}
+        # The offline path reads through OfflineStore, with no event loop (runtime/store.py).
+        assert not loaded & {"asyncio", "aiosqlite", "durable.runtime.engine"}
+        assert {"durable.runtime.service", "sqlite3", "rich"} <= loaded
 
 
 def test_http_path_loads_no_engine(cli_project):

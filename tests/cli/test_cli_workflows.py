@@ -260,10 +260,10 @@ def test_trigger_invalid_and_duplicate_ids(run, cli_project):
 
 
 def test_trigger_waits_for_a_second_engine_then_gives_up(run, cli_project, monkeypatch):
-    from durable.runtime import client
+    from durable.runtime import service_client
     from durable.runtime.discovery import acquire_engine_lock
 
-    monkeypatch.setattr(client, "ENGINE_LOCK_WAIT", 0.3)  # 30 s for real
+    monkeypatch.setattr(service_client, "ENGINE_LOCK_WAIT", 0.3)  # 30 s for real
     lock = acquire_engine_lock(cli_project / ".durable", timeout=0)
     assert lock is not None
     try:
