@@ -177,13 +177,9 @@ PerPageOpt = Annotated[
 
 def _print_version(value: bool) -> None:
     if value:
-        from importlib.metadata import PackageNotFoundError, version
+        from durable.runtime import __version__
 
-        try:
-            number = version("durable")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree
-            number = "unknown"
-        typer.echo(f"durable {number}")
+        typer.echo(f"durable {__version__}")
         raise typer.Exit()
 
 

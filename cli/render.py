@@ -159,12 +159,24 @@ def labelled(console: Console, rows: Sequence[Row], indent: int = 0) -> None:
 
 
 def table(
-    console: Console, columns: Sequence[str], rows: Sequence[Sequence[Any]], indent: int = 0
+    console: Console,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    indent: int = 0,
+    *,
+    whole: Sequence[str] = (),
 ) -> None:
-    """A boxed table with a line between rows, like wrangler's cli-table3 tables."""
+    """A boxed table with a line between rows, like wrangler's cli-table3 tables.
+
+    Columns named in `whole` never wrap (ids: a wrapped id cannot be copied with a double
+    click); the others fold to fit the terminal.
+    """
     grid = Table(box=box.SQUARE, show_lines=True, header_style="blue", border_style="bright_black")
     for column in columns:
-        grid.add_column(column, overflow="fold")
+        if column in whole:
+            grid.add_column(column, no_wrap=True)
+        else:
+            grid.add_column(column, overflow="fold")
     for row in rows:
         grid.add_row(*(cell if isinstance(cell, Text) else Text(str(cell)) for cell in row))
     console.print(Padding(grid, (0, 0, 0, indent), expand=False) if indent else grid)
@@ -229,7 +241,7 @@ def instances_table(
             status_label(item.get("status")),
         ]
         rows.append(row)
-    table(console, columns, rows)
+    table(console, columns, rows, whole=("Instance ID",))
 
 
 def last_successful_step(steps: Sequence[Mapping[str, Any]]) -> str | None:

@@ -32,8 +32,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import json5
-
 from .errors import ConfigError, WorkflowNotFoundError
 
 __all__ = [
@@ -222,6 +220,8 @@ def _parse_file(path: Path) -> dict[str, object]:
                 f"invalid TOML: {message}", path=str(path), line=line, column=column
             ) from exc
     else:
+        import json5  # only for wrangler.json(c): a wrangler.toml project never pays for it
+
         try:
             data = json5.loads(text)
         except (ValueError, RecursionError) as exc:

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+from . import __version__
 from .api_common import DASHBOARD_PATH
 from .config import ProjectConfig, load_config, persist_dir_for
 from .discovery import (
@@ -120,15 +121,6 @@ def bindings_table(config: ProjectConfig) -> list[str]:
         *(line(r) for r in rows),
         "",
     ]
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("durable")
-    except Exception:  # noqa: BLE001 - a missing dist-info must not stop the server
-        return "dev"
 
 
 # -- the listening socket -------------------------------------------------------------------------
@@ -231,7 +223,7 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._on_signal)
-        _out(f" durable {_version()}")
+        _out(f" durable {__version__}")
         _out("─" * 20)
         for warning in self.config.warnings:
             _err(f"▲ [WARNING] {warning}")

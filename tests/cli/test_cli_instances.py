@@ -374,3 +374,12 @@ def test_delete_instances(run, instances):
     one_line_error(run("instances", "delete", "my-workflow"), "Missing argument", code=2)
     too_many = [f"i{n}" for n in range(101)]
     one_line_error(run("instances", "delete", "my-workflow", *too_many), "at most 100")
+
+
+def test_list_never_wraps_an_instance_id_in_a_narrow_terminal(run, instances):
+    long_id = "0f6c1a52-93d4-4a2b-9c7e-5b8d2e4f7a10"
+    trigger = run("workflows", "trigger", "my-workflow", '{"a": 1}', "--id", long_id, "--wait")
+    assert trigger.exit_code == 0, trigger.output
+    result = run("workflows", "instances", "list", "my-workflow", env={"COLUMNS": "60"})
+    assert result.exit_code == 0, result.output
+    assert any(f"│ {long_id} │" in line for line in result.stdout.splitlines()), result.stdout

@@ -84,10 +84,12 @@ def test_every_command_has_help(run, path):
     assert summary and not summary.startswith("Options"), result.stdout
 
 
-def test_version(run):
+def test_version_is_the_installed_distributions(run):
+    from importlib.metadata import version
+
     result = run("--version")
     assert result.exit_code == 0
-    assert result.stdout.startswith("durable ")
+    assert result.stdout == f"durable {version('durable')}\n"
 
 
 def test_group_without_command_shows_its_help(run):
