@@ -245,6 +245,19 @@ def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
+def compile_durable() -> None:
+    """Write durable's bytecode before timing its CLI, as installing a wheel does.
+
+    The benchmark runs the editable checkout; with PYTHONDONTWRITEBYTECODE set (as on some CI
+    machines) Python would otherwise recompile every module of ours on every start.
+    """
+    subprocess.run(
+        [PY, "-m", "compileall", "-q", str(REPO / "cli"), str(REPO / "runtime")],
+        capture_output=True,
+        check=True,
+    )
+
+
 def wall_times(
     args: Sequence[str],
     runs: int,
