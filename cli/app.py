@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from . import dev, init, instances, workflows
+from . import dev, init
 from .common import DurableGroup, global_options
 
 app = typer.Typer(
@@ -23,8 +23,8 @@ app = typer.Typer(
 app.callback()(global_options)
 app.command("dev")(dev.dev)
 app.command("init")(init.init)
-app.add_typer(workflows.app, name="workflows")
-app.add_typer(instances.app, name="instances")
+# `workflows` and `instances` (cli/workflows.py, cli/instances.py) are added by DurableGroup
+# when a command line names them.
 
 
 def main() -> None:

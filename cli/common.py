@@ -224,8 +224,9 @@ def _store_global(ctx: Any, param: Any, value: Any) -> Any:
 
 
 # The command groups that manage workflows take every global option; other top-level commands
-# (`dev`, `init`) only those that mean something to them and that they do not declare.
-MANAGEMENT_GROUPS = frozenset({"workflows", "instances"})
+# (`dev`, `init`) only those that mean something to them and that they do not declare. They are
+# built when first named (see DurableGroup.get_command): module that defines each group's `app`.
+MANAGEMENT_GROUPS = {"workflows": "durable.cli.workflows", "instances": "durable.cli.instances"}
 _GENERAL_FIELDS = ("cwd", "verbose")
 
 
@@ -287,16 +288,41 @@ def handle_errors(run: Callable[[], Any], *, verbose: Callable[[], bool] = lambd
 
 
 class DurableGroup(TyperGroup):
-    """The root command: shares the global options with every subcommand, guards errors."""
+    """The root command: shares the global options with every subcommand, guards errors.
+
+    The management groups are built only when a command line names them: typer builds a group
+    by reading every command's signature, and one invocation needs one group, not all of them.
+    """
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         for name, command in self.commands.items():
-            wanted = _GLOBAL_FIELDS if name in MANAGEMENT_GROUPS else _GENERAL_FIELDS
-            _copy_global_options(self, command, wanted)
+            self._prepare(name, command)
+        self._prepare("", self)
+
+    def _prepare(self, name: str, command: Any) -> None:
         from . import coercion
 
-        coercion.install(self)
+        if command is not self:
+            wanted = _GLOBAL_FIELDS if name in MANAGEMENT_GROUPS else _GENERAL_FIELDS
+            _copy_global_options(self, command, wanted)
+        coercion.install(command)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        built = super().list_commands(ctx)
+        return [*built, *(name for name in MANAGEMENT_GROUPS if name not in built)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in MANAGEMENT_GROUPS and cmd_name not in self.commands:
+            import importlib
+
+            from typer.main import get_group
+
+            group = get_group(importlib.import_module(MANAGEMENT_GROUPS[cmd_name]).app)
+            group.name = cmd_name
+            self._prepare(cmd_name, group)
+            self.commands[cmd_name] = group
+        return super().get_command(ctx, cmd_name)
 
     def main(  # type: ignore[override]
         self,

@@ -27,7 +27,7 @@ from .common import (
     warn,
 )
 
-app = typer.Typer(help="Manage Workflow instances.", no_args_is_help=True)
+app = typer.Typer(help="Manage Workflow instances.", no_args_is_help=True, rich_markup_mode=None)
 
 
 class Status(StrEnum):

@@ -31,7 +31,7 @@ from .common import (
 if TYPE_CHECKING:
     from durable.runtime.client import ManagementClient
 
-app = typer.Typer(help="🔁 Manage Workflows.", no_args_is_help=True)
+app = typer.Typer(help="🔁 Manage Workflows.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(instances.app, name="instances")
 
 

@@ -69,11 +69,35 @@ def test_help_lists_every_command_and_completion(run):
             assert f"  {command} " in listed.stdout
 
 
-def _all_commands(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def _all_commands(
+    command: typer.core.TyperCommand, path: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
     found = [path]
-    for name, sub in getattr(command, "commands", {}).items():
-        found += _all_commands(sub, (*path, name))
+    ctx = typer.Context(command)
+    for name in getattr(command, "list_commands", lambda ctx: [])(ctx):
+        found += _all_commands(command.get_command(ctx, name), (*path, name))
     return found
+
+
+def test_every_group_and_command_is_listed():
+    paths = _all_commands(typer.main.get_command(app))
+    instance_commands = {"list", "describe", "send-event", "pause", "resume", "terminate"}
+    instance_commands |= {"restart", "delete"}
+    assert {p[-1] for p in paths if p[:-1] == ("instances",)} == instance_commands
+    assert {p[-1] for p in paths if p[:-1] == ("workflows", "instances")} == instance_commands
+    assert {p[-1] for p in paths if p[:-1] == ("workflows",)} == {
+        "list",
+        "describe",
+        "delete",
+        "trigger",
+        "instances",
+    }
+    assert {p for p in paths if len(p) == 1} == {
+        ("dev",),
+        ("init",),
+        ("workflows",),
+        ("instances",),
+    }
 
 
 @pytest.mark.parametrize("path", _all_commands(typer.main.get_command(app)), ids=" ".join)
