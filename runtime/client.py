@@ -313,7 +313,7 @@ class HttpClient(ManagementClient):
             if kind == "remote"
             else f"durable dev at {parts.scheme}://{parts.netloc}"
         )
-        self._conn: http.client.HTTPConnection | None = None
+        self._conn: http.client.HTTPSConnection | None = None
 
     @classmethod
     def local(cls, url: str, *, token: str | None = None, timeout: float = 30.0) -> HttpClient:
@@ -358,18 +358,12 @@ class HttpClient(ManagementClient):
 
     # -- transport --
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> http.client.HTTPSConnection:
+        """The kept-alive https connection (plain http goes through `loopback.exchange`)."""
         if self._conn is None:
             import http.client
 
-            if self._scheme == "https":
-                self._conn = http.client.HTTPSConnection(
-                    self._host, self._port, timeout=self.timeout
-                )
-            else:
-                self._conn = http.client.HTTPConnection(
-                    self._host, self._port, timeout=self.timeout
-                )
+            self._conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout)
         return self._conn
 
     def _path(self, *segments: str) -> str:
@@ -404,7 +398,23 @@ class HttpClient(ManagementClient):
 
     def _send(
         self, method: str, target: str, data: bytes | None, headers: dict[str, str]
-    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One exchange; the response headers come back with lower-case names."""
+        if self._scheme == "http":
+            from .loopback import exchange
+
+            try:
+                return exchange(
+                    self._host,
+                    self._port or 80,
+                    method,
+                    target,
+                    headers,
+                    data,
+                    timeout=self.timeout,
+                )
+            except OSError as exc:
+                raise self._unreachable(str(exc) or type(exc).__name__) from None
         import http.client
 
         for attempt in (1, 2):
@@ -412,7 +422,9 @@ class HttpClient(ManagementClient):
             try:
                 conn.request(method, target, body=data, headers=headers)
                 response = conn.getresponse()
-                return response.status, response.headers, response.read()
+                raw = response.read()
+                names = {name.lower(): value for name, value in response.getheaders()}
+                return response.status, names, raw
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 # A kept-alive connection the server closed meanwhile: retry once, afresh.
                 self.close()
@@ -435,7 +447,7 @@ class HttpClient(ManagementClient):
         )
 
     def _unwrap(
-        self, path: str, status: int, headers: http.client.HTTPMessage, raw: bytes
+        self, path: str, status: int, headers: Mapping[str, str], raw: bytes
     ) -> tuple[Any, dict[str, Any]]:
         try:
             envelope = json.loads(raw) if raw else {}
@@ -458,7 +470,7 @@ class HttpClient(ManagementClient):
         text = "; ".join(f"{e.get('message', '')} [code: {e.get('code')}]" for e in errors)
         if not text:
             text = f"HTTP {status}"
-        retry_after = headers.get("Retry-After")
+        retry_after = headers.get("retry-after")
         if retry_after:
             text += f" (retry after {retry_after} s)"
         if self.kind == "remote":

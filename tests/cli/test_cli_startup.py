@@ -21,6 +21,7 @@ HEAVY = (
     "httpx",
     "json5",
     "http.client",
+    "durable.runtime.loopback",
     "durable.runtime.engine",
     "durable.runtime.service",
     "durable.runtime.store",
@@ -91,6 +92,7 @@ def test_http_path_loads_no_engine(cli_project):
         "CLOUDFLARE_API_BASE_URL": "http://127.0.0.1:9/client/v4",  # the discard port: refused
     }
     loaded = loaded_after(["workflows", "list", "--remote"], cli_project, env)
-    assert "http.client" in loaded
+    # Plain http goes through runtime/loopback.py: no http.client, email or ssl to import.
+    assert "durable.runtime.loopback" in loaded and "http.client" not in loaded
     for module in ("durable.runtime.engine", "durable.runtime.service", "aiosqlite", "pydantic"):
         assert module not in loaded
