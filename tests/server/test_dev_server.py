@@ -402,4 +402,3 @@ def test_fetch_without_a_request_parameter(tmp_path, dev_server):
     )
     server = dev_server(tmp_path)
     assert server.client().get("/").text == "no request needed"
-
