@@ -615,26 +615,6 @@ def _instance_filter(
     return sql, params
 
 
-def _instance_filter(
-    workflow: str,
-    status: str | None,
-    created_from_ms: int | None,
-    created_to_ms: int | None,
-) -> tuple[str, list[Any]]:
-    sql = "workflow = ?"
-    params: list[Any] = [workflow]
-    if status is not None:
-        sql += " AND status = ?"
-        params.append(status)
-    if created_from_ms is not None:
-        sql += " AND created_ms >= ?"
-        params.append(created_from_ms)
-    if created_to_ms is not None:
-        sql += " AND created_ms <= ?"
-        params.append(created_to_ms)
-    return sql, params
-
-
 def _commit_batch(conn: sqlite3.Connection, ops: list[_Op]) -> None:
     """Run in the writer's thread: coalesce row upserts and commit everything at once.
 

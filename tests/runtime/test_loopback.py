@@ -115,3 +115,26 @@ def test_malformed_responses_are_loopback_errors(raw):
 
 def test_a_body_without_framing_runs_to_the_end_of_the_stream():
     assert parse_response(b"HTTP/1.0 200 OK\r\nX: y\r\n\r\n{}") == (200, {"x": "y"}, b"{}")
+
+
+def test_an_early_answer_then_a_reset_is_still_read():
+    """A server refusing a big body answers before reading it and closes: SQLite-sized params
+    against durable dev's 1 MiB limit. The close resets the connection (our body is unread)."""
+    answer = b"HTTP/1.1 413 Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large"
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1024)  # the request line and a little: the rest stays unread
+        conn.sendall(answer)
+        conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        status, _, body = exchange("127.0.0.1", port, "POST", "/", {}, b"x" * 8_000_000, timeout=5)
+    finally:
+        thread.join(5)
+        listener.close()
+    assert (status, body) == (413, b"too large")
