@@ -24,7 +24,7 @@ from typing import Any
 
 from _common import PROJECT, WORK, fresh_dir, percentile, store_bytes, tree_rss_mb
 from durable.runtime.config import load_config
-from durable.runtime.engine import Limits
+from durable.runtime.engine_model import Limits
 from durable.runtime.project import Runtime, open_runtime
 
 BATCH = 100
@@ -33,9 +33,11 @@ BATCH = 100
 async def open_bench(
     persist: Path, *, limits: Limits | None = None, resume: bool = True
 ) -> Runtime:
-    return await open_runtime(
+    runtime = await open_runtime(
         load_config(PROJECT / "wrangler.toml"), persist_dir=persist, limits=limits, resume=resume
     )
+    gc.freeze()  # as durable dev's worker does once it serves (runtime/worker.py)
+    return runtime
 
 
 async def create_all(

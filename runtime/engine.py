@@ -16,10 +16,10 @@ import heapq
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .engine_model import Limits, LoadedInstance, WakingInstance, WorkflowDefinition
 from .entrypoints import ExecutionContext, NonRetryableError
 from .errors import (
     ConflictError,
@@ -32,7 +32,7 @@ from .execution import Execution, Park, error_dict
 from .rules import MAX_BATCH, validate_event_type, validate_instance_id
 from .serialization import JsDict, decode, encode, encode_input
 from .step import WorkflowStep
-from .store import EventRow, InstanceRow, Store, now_ms
+from .store import EventRow, InstanceRow, StepRow, Store, now_ms
 
 log = logging.getLogger("durable.engine")
 
@@ -42,47 +42,9 @@ NRE_FATAL_MESSAGE = (
 )
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Engine settings; the defaults are production's (min_event_timeout_ms) or sensible locally."""
-
-    max_concurrency: int = 1000
-    # A wait shorter than this stays in memory; a longer one parks the instance out of memory.
-    park_after_ms: int = 1000
-    # At most this many instances wait in memory at once; beyond it every wait parks at once,
-    # which keeps memory flat with 100,000 instances waiting for events.
-    max_waiting_in_memory: int = 1000
-    min_event_timeout_ms: int = 1000
-
-
-@dataclass(frozen=True)
-class WorkflowDefinition:
-    name: str
-    binding: str
-    class_name: str
-    cls: type | None
-    script_name: str | None = None
-    step_limit: int = 1024
-    implicit_dependencies: bool = True
-    preserve_non_retryable_message: bool = True
-
-
-@dataclass(eq=False)
-class LoadedInstance:
-    row: InstanceRow
-    definition: WorkflowDefinition
-    task: asyncio.Task[None] | None = None
-    execution: Execution | None = None
-    pause_requested: bool = False
-    callbacks_running: int = 0
-    cancel_reason: str | None = None
-    waiter: asyncio.Future[None] | None = None
-    waiter_type: str | None = None
-    holds_slot: bool = False
-    early_events: list[EventRow] = field(default_factory=list)
-    # False until the task's coroutine runs: a task cancelled before that never runs its
-    # `except CancelledError` bookkeeping, so pause and terminate must not rely on it.
-    started: bool = False
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class Engine:
@@ -102,6 +64,13 @@ class Engine:
         self._by_key: dict[tuple[str, str], LoadedInstance] = {}
         self._creating: set[tuple[str, str]] = set()
         self._parked: dict[int, tuple[int, str | None]] = {}
+        # Out of `_parked`, not yet loaded. A lifecycle request removes an instance from here,
+        # and the wake that is reading its rows then leaves it alone.
+        self._waking: dict[int, WakingInstance] = {}
+        # `delete_all` counts up when it starts and when it ends: a wake whose read overlapped
+        # one may hold rows deleted since, and reads them again instead of replaying them.
+        self._deletions = 0
+        self._deleting = 0
         self._timers: list[tuple[int, int]] = []
         self._timers_changed = asyncio.Event()
         self._slots = asyncio.Semaphore(self.limits.max_concurrency)
@@ -295,7 +264,7 @@ class Engine:
             return  # defined by another Worker: recorded here, run there
         self.loaded[inst.row.pk] = inst
         self._by_key[(inst.row.workflow, inst.row.id)] = inst
-        self._parked.pop(inst.row.pk, None)
+        self._unpark(inst.row.pk)
         inst.task = asyncio.create_task(self._run(inst, fresh), name=f"instance-{inst.row.id}")
 
     async def _acquire(self, inst: LoadedInstance) -> None:
@@ -320,10 +289,7 @@ class Engine:
         row = inst.row
         try:
             await self._acquire(inst)
-            if not fresh:
-                await self.store.flush()  # reads go to another connection: see queued writes
-            steps = [] if fresh else await self.store.steps_of(row.pk)
-            buffered = [] if fresh else await self.store.events_of(row.pk, pending_only=True)
+            steps, buffered = await self._replay_state(inst, fresh)
             known = {e.seq for e in buffered}
             buffered += [e for e in inst.early_events if e.seq not in known]
             inst.early_events.clear()
@@ -348,6 +314,18 @@ class Engine:
             self._release(inst)
             inst.execution = None
         await self._finish(inst, "complete", output=output)
+
+    async def _replay_state(
+        self, inst: LoadedInstance, fresh: bool
+    ) -> tuple[list[StepRow], list[EventRow]]:
+        if fresh:
+            return [], []
+        if inst.replay is not None:
+            state, inst.replay = inst.replay, None
+            return state.steps, state.events
+        await self.store.flush()  # reads go to another connection: see queued writes
+        pk = inst.row.pk
+        return await self.store.steps_of(pk), await self.store.events_of(pk, pending_only=True)
 
     async def _call_run(self, inst: LoadedInstance, execution: Execution) -> Any:
         definition = inst.definition
@@ -420,8 +398,15 @@ class Engine:
 
     # -- waiting and parking --
 
+    @property
+    def _lead_ms(self) -> int:
+        return min(self.limits.wake_lead_ms, self.limits.park_after_ms)
+
     async def block(self, inst: LoadedInstance, deadline_ms: int, event_type: str | None) -> None:
-        """Called by a step waiting for a deadline or an event: wait in memory or park."""
+        """Called by a step waiting for a deadline or an event: wait in memory or park.
+
+        Returns once the deadline has passed (never before) or an event of `event_type` came.
+        """
         execution = inst.execution
         assert execution is not None
         if event_type is not None and execution.has_buffered(event_type):
@@ -430,33 +415,63 @@ class Engine:
         self._release(inst)
         row.wake_ms, row.waiting_for = deadline_ms, event_type
         self._set_status(row, "waiting")
-        remaining = deadline_ms - now_ms()
-        park_after = self.limits.park_after_ms
-        if remaining > 0:
-            crowded = self._waiting_in_memory >= self.limits.max_waiting_in_memory
-            if crowded or (event_type is None and remaining > park_after):
-                self._park(inst)
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            inst.waiter, inst.waiter_type = future, event_type
-            self._waiting_in_memory += 1
-            try:
-                async with asyncio.timeout(min(remaining, park_after) / 1000):
-                    await future
-            except TimeoutError:
-                if deadline_ms - now_ms() > 0:
-                    self._park(inst)
-            except Park:
-                if inst.pause_requested:
-                    self.park_paused(inst)
-                raise
-            finally:
-                inst.waiter = inst.waiter_type = None
-                self._waiting_in_memory -= 1
+        if deadline_ms - now_ms() > 0:
+            await self._wait_in_memory(inst, execution, deadline_ms, event_type)
         if self.draining:
             raise Park()
         await self._acquire(inst)
         row.wake_ms = row.waiting_for = None
         self._set_status(row, "running")
+
+    async def _wait_in_memory(
+        self, inst: LoadedInstance, execution: Execution, deadline_ms: int, event_type: str | None
+    ) -> None:
+        """Wait for the deadline or the event; park (raise Park) if they are too far off."""
+        limits, lead = self.limits, self._lead_ms
+        now = now_ms()
+        remaining = deadline_ms - now
+        if remaining > lead and (
+            self._waiting_in_memory >= limits.max_waiting_in_memory
+            or (event_type is None and remaining > limits.park_after_ms)
+        ):
+            self._park(inst)
+        park_at = now + limits.park_after_ms
+        parking = False
+        loop = asyncio.get_running_loop()
+        self._waiting_in_memory += 1
+        try:
+            # A timer may end a little before the deadline (now_ms() truncates, and the loop's
+            # clock is not the wall clock): wait again for what is left rather than park.
+            while remaining > 0:
+                wait_ms = remaining
+                if remaining > lead:
+                    if now >= park_at:
+                        parking = True
+                        break
+                    wait_ms = min(remaining, park_at - now)
+                future: asyncio.Future[None] = loop.create_future()
+                inst.waiter, inst.waiter_type = future, event_type
+                # A plain timer resolving the future: cheaper than asyncio.timeout, whose
+                # expiry cancels the task and unwinds every frame of run() (a thousand
+                # sleepers wake at once in a burst).
+                timer = loop.call_later(wait_ms / 1000, _resolve, future)
+                try:
+                    await future
+                finally:
+                    timer.cancel()
+                if event_type is not None and execution.has_buffered(event_type):
+                    return
+                now = now_ms()
+                remaining = deadline_ms - now
+        except Park:
+            if inst.pause_requested:
+                self.park_paused(inst)
+            raise
+        finally:
+            inst.waiter = inst.waiter_type = None
+            self._waiting_in_memory -= 1
+        if parking:
+            self._park(inst)
 
     def _park(self, inst: LoadedInstance) -> None:
         """Take `inst` out of memory until its deadline or its event; unwinds its `run()`."""
@@ -466,9 +481,12 @@ class Engine:
 
     def _park_row(self, row: InstanceRow) -> None:
         assert row.wake_ms is not None
-        self._parked[row.pk] = (row.wake_ms, row.waiting_for)
-        heapq.heappush(self._timers, (row.wake_ms, row.pk))
-        if self._timers[0][1] == row.pk:
+        self._park_pk(row.pk, row.wake_ms, row.waiting_for)
+
+    def _park_pk(self, pk: int, wake_ms: int, waiting_for: str | None) -> None:
+        self._parked[pk] = (wake_ms, waiting_for)
+        heapq.heappush(self._timers, (wake_ms, pk))
+        if self._timers[0][1] == pk:
             self._timers_changed.set()
 
     def park_paused(self, inst: LoadedInstance) -> None:
@@ -480,31 +498,72 @@ class Engine:
 
     async def _timer_loop(self) -> None:
         while True:
-            now = now_ms()
-            while self._timers and self._timers[0][0] <= now:
-                wake_ms, pk = heapq.heappop(self._timers)
-                parked = self._parked.get(pk)
-                if parked is not None and parked[0] == wake_ms:
-                    del self._parked[pk]
-                    await self._wake(pk)
+            due = self._take_due()
+            if due:
+                # Awaited, not launched: whatever comes due meanwhile joins the next batch,
+                # and the wake lead leaves time for a few batches before the deadlines.
+                try:
+                    await self._wake(due)
+                except Exception:  # noqa: BLE001 - the loop must outlive a failed read
+                    log.exception("could not load %d parked instance(s)", len(due))
+                continue
             self._timers_changed.clear()
-            timeout = (self._timers[0][0] - now_ms()) / 1000 if self._timers else None
+            timeout = None
+            if self._timers:
+                timeout = (self._timers[0][0] - self._lead_ms - now_ms()) / 1000
             try:
                 async with asyncio.timeout(timeout):
                     await self._timers_changed.wait()
             except TimeoutError:
                 pass
 
-    async def _wake(self, pk: int) -> None:
-        if pk in self.loaded:
+    def _take_due(self) -> list[int]:
+        """Move the parked instances due within the wake lead from the heap to `_waking`."""
+        horizon = now_ms() + self._lead_ms
+        due: list[int] = []
+        while self._timers and self._timers[0][0] <= horizon:
+            wake_ms, pk = heapq.heappop(self._timers)
+            parked = self._parked.get(pk)
+            if parked is not None and parked[0] == wake_ms:
+                del self._parked[pk]
+                self._waking[pk] = WakingInstance(*parked)
+                due.append(pk)
+        return due
+
+    async def _wake(self, pks: list[int]) -> None:
+        """Load and replay instances in `_waking`, reading all their rows in one round trip."""
+        while pks:
+            deletions = self._deletions
+            try:
+                await self.store.flush()  # reads go to another connection: see queued writes
+                states = await self.store.replay_states(pks)
+            except BaseException:
+                # Try again in a second; the replay parks it again if its deadline is far.
+                retry_at = now_ms() + 1000
+                for pk in pks:
+                    waking = self._waking.pop(pk, None)
+                    if waking is not None:
+                        self._park_pk(pk, retry_at, waking.waiting_for)
+                raise
+            if self._deleting or self._deletions != deletions:
+                # A delete_all overlapped the read: rows it returned may be gone now.
+                if self._deleting:
+                    await asyncio.sleep(0.01)
+                pks = [pk for pk in pks if pk in self._waking]
+                continue
+            for pk in pks:
+                waking = self._waking.pop(pk, None)
+                state = states.get(pk)
+                if waking is None or state is None or pk in self.loaded:
+                    continue  # paused, terminated, restarted or deleted meanwhile
+                row = state.row
+                definition = self.definitions.get(row.workflow)
+                if row.status != "waiting" or definition is None or definition.cls is None:
+                    continue
+                inst = LoadedInstance(row, definition, replay=state)
+                inst.early_events = waking.events
+                self._launch(inst, fresh=False)
             return
-        row = await self.store.get_instance_by_pk(pk)
-        if row is None or row.status != "waiting":
-            return
-        definition = self.definitions.get(row.workflow)
-        if definition is None or definition.cls is None:
-            return
-        self._launch(LoadedInstance(row, definition), fresh=False)
 
     # -- lifecycle requests --
 
@@ -518,7 +577,7 @@ class Engine:
             return
         inst = self.loaded.get(row.pk)
         if inst is None:
-            self._parked.pop(row.pk, None)
+            self._unpark(row.pk)
             row.paused_ms = now_ms()
             self._set_status(row, "paused")
             await self.store.flush()
@@ -565,7 +624,7 @@ class Engine:
                 return
             await self._settle(inst)
             return
-        self._parked.pop(row.pk, None)
+        self._unpark(row.pk)
         row.ended_ms = now_ms()
         row.wake_ms = row.waiting_for = None
         self._set_status(row, "terminated")
@@ -580,7 +639,7 @@ class Engine:
         if from_step is not None:
             from_seq = await self._find_step_seq(row.pk, from_step)
         await self._stop_loaded(row.pk, "restart")
-        self._parked.pop(row.pk, None)
+        self._unpark(row.pk)
         self.store.delete_steps(row.pk, from_seq)
         if from_step is None:
             self.store.delete_events(row.pk)
@@ -611,16 +670,27 @@ class Engine:
     async def delete(self, workflow: str, instance_id: str) -> None:
         row = await self.get_row(workflow, instance_id)
         await self._stop_loaded(row.pk, "delete")
-        self._parked.pop(row.pk, None)
+        self._unpark(row.pk)
         await self.store.delete_instance(row.pk)
 
     async def delete_all(self, workflow: str) -> None:
         self.definition(workflow)
-        for inst in [i for i in self.loaded.values() if i.row.workflow == workflow]:
-            await self._stop_loaded(inst.row.pk, "delete")
-        for pk in [pk for pk in self._parked]:
-            self._parked.pop(pk, None)  # stale heap entries are skipped when they come due
-        await self.store.delete_workflow_instances(workflow)
+        # Parked instances of the workflow stay in `_parked` until they come due: their rows
+        # are gone by then, and the wake leaves them out (`_parked` knows no workflows).
+        self._deletions += 1
+        self._deleting += 1
+        try:
+            for inst in [i for i in self.loaded.values() if i.row.workflow == workflow]:
+                await self._stop_loaded(inst.row.pk, "delete")
+            await self.store.delete_workflow_instances(workflow)
+        finally:
+            self._deleting -= 1
+            self._deletions += 1
+
+    def _unpark(self, pk: int) -> None:
+        """Forget a parked or waking instance; its heap entry is skipped when it comes due."""
+        self._parked.pop(pk, None)
+        self._waking.pop(pk, None)
 
     async def _stop_loaded(self, pk: int, reason: str) -> None:
         inst = self.loaded.get(pk)
@@ -662,10 +732,15 @@ class Engine:
             ):
                 inst.waiter.set_result(None)
             return
+        waking = self._waking.get(row.pk)
+        if waking is not None:
+            waking.events.append(event)
+            return
         parked = self._parked.get(row.pk)
         if parked is not None and parked[1] == event_type:
             del self._parked[row.pk]
-            await self._wake(row.pk)
+            self._waking[row.pk] = WakingInstance(*parked)
+            await self._wake([row.pk])
 
     # -- waiting for outcomes (CLI --wait, tests) --
 

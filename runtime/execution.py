@@ -28,7 +28,8 @@ from .serialization import JsDict, decode, encode
 from .store import EventRow, StepRow, now_ms
 
 if TYPE_CHECKING:
-    from .engine import Engine, LoadedInstance
+    from .engine import Engine
+    from .engine_model import LoadedInstance
 
 MAX_STEP_NAME = 256
 _CONTROL = re.compile(r"[\x00-\x1f]")
@@ -142,6 +143,19 @@ def resolve_config(name: str, config: Any) -> StepConfig:
     if "sensitive" in config:
         public["sensitive"] = config["sensitive"]
     return StepConfig(limit, delay_ms, str(merged["backoff"]), timeout_ms, public)
+
+
+# Most steps pass no config: resolve (and encode) the defaults once, not at every step.
+_DEFAULT_CONFIG = resolve_config("", None)
+_DEFAULT_CONFIG_JSON = _DEFAULT_CONFIG.to_json()
+
+
+def _resolve(name: str, config: Any) -> tuple[StepConfig, str]:
+    """The step's config and its JSON for the step row."""
+    if config is None:
+        return _DEFAULT_CONFIG, _DEFAULT_CONFIG_JSON
+    resolved = resolve_config(name, config)
+    return resolved, resolved.to_json()
 
 
 def _config_from_json(text: str) -> StepConfig:
@@ -260,8 +274,8 @@ class Execution:
             raise_step_error(json.loads(row.error or "{}"))
         self.boundary()
         if row is None:
-            resolved = resolve_config(name, config)
-            row = self._new_row("step", key, config=resolved.to_json())
+            resolved, config_json = _resolve(name, config)
+            row = self._new_row("step", key, config=config_json)
             attempts: list[dict[str, Any]] = []
         else:
             resolved = _config_from_json(row.config or "{}")
@@ -300,7 +314,8 @@ class Execution:
             ctx = JsDict(
                 step=JsDict(name=name, count=key[2]),
                 attempt=len(attempts),
-                config=JsDict(resolved.public),
+                # Copied down to the nested dict: the defaults are shared by every step.
+                config=JsDict(resolved.public, retries=dict(resolved.public["retries"])),
             )
             failure: BaseException
             self.instance.callbacks_running += 1

@@ -13,7 +13,8 @@ from pathlib import Path
 from .bindings import Env, build_env
 from .config import DEFAULT_PERSIST_DIRNAME as DEFAULT_PERSIST_DIRNAME
 from .config import ProjectConfig, persist_dir_for
-from .engine import Engine, Limits, WorkflowDefinition
+from .engine import Engine
+from .engine_model import Limits, WorkflowDefinition
 from .loader import LoadedCode, load_code
 from .store import STORE_FILENAME, Store
 

@@ -110,6 +110,15 @@ class IntentRow:
     created_ms: int
 
 
+@dataclass(slots=True)
+class ReplayState:
+    """What replaying an instance needs: its row, its steps in order, its pending events."""
+
+    row: InstanceRow
+    steps: list[StepRow]
+    events: list[EventRow]
+
+
 def _columns(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
@@ -502,6 +511,21 @@ class Store:
         )
         return [EventRow(*row) for row in rows]
 
+    async def replay_states(self, pks: Sequence[int]) -> dict[int, ReplayState]:
+        """The row, steps and pending events of many instances, to replay them.
+
+        One trip to the reader thread and one snapshot for the lot: waking a thousand sleepers
+        due together then costs one round trip, not three each queued behind everyone else's.
+        An instance that no longer exists is left out.
+        """
+        try:
+            states: dict[int, ReplayState] = await _in_thread(
+                self._reader, _read_replay_states, list(pks)
+            )
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from exc
+        return states
+
     async def workflow_rows(self) -> dict[str, tuple[int, int]]:
         rows = await self._fetch("SELECT name, created_ms, modified_ms FROM workflows")
         return {name: (int(created), int(modified)) for name, created, modified in rows}
@@ -613,6 +637,44 @@ def _instance_filter(
         sql += " AND created_ms <= ?"
         params.append(created_to_ms)
     return sql, params
+
+
+# Well under SQLite's smallest default limit of bound parameters per statement (999).
+_PKS_PER_QUERY = 500
+
+
+def _read_replay_states(conn: sqlite3.Connection, pks: list[int]) -> dict[int, ReplayState]:
+    """Run in the reader's thread; one read transaction, so rows, steps and events agree."""
+    states: dict[int, ReplayState] = {}
+    conn.execute("BEGIN")
+    try:
+        for first in range(0, len(pks), _PKS_PER_QUERY):
+            chunk = pks[first : first + _PKS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            for values in conn.execute(
+                f"SELECT {', '.join(_INSTANCE_COLS)} FROM instances WHERE pk IN ({marks})", chunk
+            ):
+                row = InstanceRow(*values)
+                states[row.pk] = ReplayState(row, [], [])
+            for values in conn.execute(
+                f"SELECT {', '.join(_STEP_COLS)} FROM steps WHERE instance_pk IN ({marks}) "
+                "ORDER BY instance_pk, seq",
+                chunk,
+            ):
+                step = StepRow(*values)
+                if step.instance_pk in states:
+                    states[step.instance_pk].steps.append(step)
+            for values in conn.execute(
+                f"SELECT {', '.join(_EVENT_COLS)} FROM events WHERE instance_pk IN ({marks}) "
+                "AND consumed_by IS NULL ORDER BY seq",
+                chunk,
+            ):
+                event = EventRow(*values)
+                if event.instance_pk in states:
+                    states[event.instance_pk].events.append(event)
+    finally:
+        conn.execute("COMMIT")
+    return states
 
 
 def _commit_batch(conn: sqlite3.Connection, ops: list[_Op]) -> None:

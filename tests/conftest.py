@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from durable.runtime.config import load_config
-from durable.runtime.engine import Limits
+from durable.runtime.engine_model import Limits
 from durable.runtime.project import Runtime, open_runtime
 
 # Sub-second settings for tests: park quickly, allow short event timeouts.

@@ -24,7 +24,8 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from durable.runtime.durations import parse_duration
-from durable.runtime.engine import Engine, Limits, LoadedInstance, WorkflowDefinition
+from durable.runtime.engine import Engine
+from durable.runtime.engine_model import Limits, LoadedInstance, WorkflowDefinition
 from durable.runtime.errors import WorkflowTimeoutError
 from durable.runtime.execution import Execution, Park, error_dict
 from durable.runtime.serialization import JsDict, encode

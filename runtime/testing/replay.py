@@ -20,7 +20,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from durable.runtime.engine import Engine, LoadedInstance
+from durable.runtime.engine import Engine
+from durable.runtime.engine_model import LoadedInstance
 from durable.runtime.execution import Execution, error_dict
 from durable.runtime.serialization import decode, encode
 

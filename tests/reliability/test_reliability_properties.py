@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from durable.runtime.config import load_config
 from durable.runtime.durations import MAX_DURATION_MS, parse_duration
-from durable.runtime.engine import Limits
+from durable.runtime.engine_model import Limits
 from durable.runtime.errors import ValidationError
 from durable.runtime.project import open_runtime
 from durable.runtime.server import DevApp

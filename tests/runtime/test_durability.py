@@ -100,7 +100,7 @@ RUNNER = """
 import asyncio, sys
 from pathlib import Path
 from durable.runtime.config import load_config
-from durable.runtime.engine import Limits
+from durable.runtime.engine_model import Limits
 from durable.runtime.project import open_runtime
 
 async def main():
@@ -199,7 +199,7 @@ async def test_sigkill_mid_step_then_restart(tmp_path):
 
 async def test_many_parked_instances_woken_at_once_all_complete(project, runtime_factory):
     """Events arriving together wake every parked instance (no stale read loses a wake-up)."""
-    from durable.runtime.engine import Limits
+    from durable.runtime.engine_model import Limits
 
     config = project(
         """
