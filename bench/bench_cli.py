@@ -259,14 +259,10 @@ def _find_values(data: Any, words: tuple[str, ...]) -> list[float]:
 
 def _where_the_time_goes(label: str, times: dict[str, Stat | str], importtime: str) -> str:
     """The command's wall time split into what it imports and the rest, against the target."""
-    wall, floor, bare = (
-        times[label],
-        times["python -c 'import typer'"],
-        times["python -c pass"],
-    )
-    if not all(isinstance(v, Stat) for v in (wall, floor, bare)):
+    wall, floor = times[label], times["python -c 'import typer'"]
+    bare = times["python -c pass"]
+    if not (isinstance(wall, Stat) and isinstance(floor, Stat) and isinstance(bare, Stat)):
         return f"(no breakdown of `{label}`: a figure is missing)"
-    assert isinstance(wall, Stat) and isinstance(floor, Stat) and isinstance(bare, Stat)
     cumulative: dict[str, float] = {}
     for module, _own, cum, _depth in import_times(importtime):
         cumulative.setdefault(module, cum / 1000)

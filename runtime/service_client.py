@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .client import ManagementClient, Page, wait_is_over
 from .errors import ConflictError, ValidationError
@@ -143,7 +143,7 @@ class ServiceClient(ManagementClient):
     def close(self) -> None:
         if not self.embedded:
             if self._service is not None:
-                cast(OfflineStore, self._service.store).close_now()
+                run_now(self._service.store.close())
                 self._service = None
             return
         if self._runner is None:

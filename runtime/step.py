@@ -197,15 +197,15 @@ class WorkflowStep:
 # A step function is defined anew on every replay of run(), but its code object is the same
 # one each time: the names of a plain function's parameters are read once per code object
 # (inspect.signature was a tenth of the cost of waking an instance).
-_PARAMETER_NAMES: dict[types.CodeType, list[str]] = {}
+_PARAMETER_NAMES: dict[types.CodeType, tuple[str, ...]] = {}
 
 
-def _parameter_names(func: Callable[..., Any]) -> list[str]:
+def _parameter_names(func: Callable[..., Any]) -> tuple[str, ...]:
     plain = isinstance(func, types.FunctionType) and not hasattr(func, "__wrapped__")
     if not plain or hasattr(func, "__signature__"):
-        return list(inspect.signature(func).parameters)
+        return tuple(inspect.signature(func).parameters)
     code = func.__code__
     names = _PARAMETER_NAMES.get(code)
     if names is None:
-        names = _PARAMETER_NAMES[code] = list(inspect.signature(func).parameters)
-    return list(names)
+        names = _PARAMETER_NAMES[code] = tuple(inspect.signature(func).parameters)
+    return names

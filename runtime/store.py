@@ -229,6 +229,8 @@ class Store:
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
         import asyncio
 
+        # Kept, so that flush (once per step) needs no asyncio import or loop lookup.
+        self._loop = asyncio.get_running_loop()
         self.path = path
         self._writer = writer
         self._reader = reader
@@ -288,9 +290,7 @@ class Store:
         Always goes through the writer, even with an empty queue: a batch taken off the queue
         may still be committing, and the writer resolves this only after that batch.
         """
-        import asyncio
-
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[None] = self._loop.create_future()
         self._waiters.append(future)
         self._wakeup.set()
         await future
@@ -579,12 +579,9 @@ class OfflineStore(Store):
             raise (exc if isinstance(exc, StoreError) else _store_error(path, exc)) from exc
         return cls(path, conn)
 
-    def close_now(self) -> None:
+    async def close(self) -> None:
         self._closed = True
         self._conn.close()
-
-    async def close(self) -> None:
-        self.close_now()
 
     def _push(self, op: _Op) -> None:
         if self._closed:
