@@ -271,9 +271,9 @@ def _where_the_time_goes(label: str, times: dict[str, Stat | str], importtime: s
     ours_ms = sum(
         cumulative.get(m, 0.0)
         for m in (
-            "durable.runtime.service_client",
+            "durable.runtime.client.in_process",
             "durable.runtime.config",
-            "durable.runtime.client",
+            "durable.runtime.client.base",
         )
     )
     rest = wall.median - bare.median - typer_ms - rich_ms - ours_ms

@@ -24,8 +24,8 @@ from typing import Any
 
 from _common import PROJECT, WORK, fresh_dir, percentile, store_bytes, tree_rss_mb
 from durable.runtime.config import load_config
-from durable.runtime.engine_model import Limits
-from durable.runtime.project import Runtime, open_runtime
+from durable.runtime.dev.project import Runtime, open_runtime
+from durable.runtime.engine.state import Limits
 
 BATCH = 100
 
@@ -141,8 +141,8 @@ async def throughput(args: argparse.Namespace) -> dict[str, Any]:
 
 async def create(args: argparse.Namespace) -> dict[str, Any]:
     """Instances created per second: create_batch from the fetch handler, and on the binding."""
-    from durable.runtime.entrypoints import ExecutionContext
-    from durable.runtime.http import Request
+    from durable.runtime.worker.entrypoints import ExecutionContext
+    from durable.runtime.worker.fetch_api import Request
 
     persist = fresh_dir(Path(args.persist))
     rt = await open_bench(persist)
@@ -177,8 +177,8 @@ async def create(args: argparse.Namespace) -> dict[str, Any]:
 def _trace_reads() -> dict[str, float]:
     """Count the store's reads and flushes and the time callers spend awaiting them (summed
     over concurrent callers, so it measures queueing), and the timer loop's wake-ups."""
-    from durable.runtime.engine import Engine
-    from durable.runtime.store import Store
+    from durable.runtime.engine.scheduler import Engine
+    from durable.runtime.engine.store import Store
 
     counters = {
         "reads": 0.0,

@@ -42,7 +42,7 @@ from durable.runtime.errors import DurableError, ValidationError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from durable.runtime.client import ManagementClient
+    from durable.runtime.client.base import ManagementClient
     from durable.runtime.config import ProjectConfig
 
 OPTIONS_KEY = "durable.options"
@@ -449,7 +449,7 @@ def persist_dir(config: "ProjectConfig", opts: GlobalOptions) -> Path:
 @contextmanager
 def open_client(ctx: typer.Context, *, embedded: bool = False) -> "Iterator[ManagementClient]":
     """The client for this invocation (see `durable.runtime.client.connect`), closed after."""
-    from durable.runtime.client import connect
+    from durable.runtime.client.connect import connect
 
     opts = options(ctx)
     configure_logging(opts)

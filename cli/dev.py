@@ -94,7 +94,7 @@ def dev(
     ] = None,
 ) -> None:
     """Start a local server for the Worker and its Workflows (like `wrangler dev`)."""
-    from durable.runtime.supervisor import DevOptions, run_dev
+    from durable.runtime.dev.supervisor import DevOptions, run_dev
 
     root = _root_options(ctx)
     config = global_config or getattr(root, "config", None)

@@ -22,7 +22,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from durable.runtime.client import next_retry, parse_iso, pending_wait
+from durable.runtime.client.base import next_retry, parse_iso, pending_wait
 
 STATUS_LABELS = {
     "complete": "✅ Completed",

@@ -1,7 +1,7 @@
 """`durable workflows …`: list, describe, delete and trigger workflows.
 
 The target is a running `durable dev` (found through its discovery file), the store itself when
-none runs, or Cloudflare with `--remote`; see `durable.runtime.client`.
+none runs, or Cloudflare with `--remote`; see `durable.runtime.client.base`.
 """
 
 # No `from __future__ import annotations` here: typer reads every command's annotations, and
@@ -29,7 +29,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from durable.runtime.client import ManagementClient
+    from durable.runtime.client.base import ManagementClient
 
 app = typer.Typer(help="🔁 Manage Workflows.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(instances.app, name="instances")
@@ -198,7 +198,7 @@ def _outcome(name: str, instance_id: str, details: dict[str, Any], *, embedded: 
     if status == "paused":
         note(f"Resume it with: durable workflows instances resume {name} {instance_id}")
     elif status == "waiting":
-        from durable.runtime.client import pending_wait
+        from durable.runtime.client.base import pending_wait
 
         wait = pending_wait(details)
         if wait is not None and wait.kind == "event":

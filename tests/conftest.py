@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from durable.runtime.config import load_config
-from durable.runtime.engine_model import Limits
-from durable.runtime.project import Runtime, open_runtime
+from durable.runtime.dev.project import Runtime, open_runtime
+from durable.runtime.engine.state import Limits
 
 # Sub-second settings for tests: park quickly, allow short event timeouts.
 FAST = Limits(max_concurrency=1000, park_after_ms=200, min_event_timeout_ms=10)

@@ -21,7 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from durable.runtime.execution import StepFailedError
+    from durable.runtime.engine.execution import StepFailedError
 
     from .clock import VirtualClock
     from .env import DurableEnv, open_env
@@ -44,7 +44,7 @@ _EXPORTS = {
     "IntrospectionError": ".modifier",
     "ReplayResult": ".replay",
     "SleepRecord": ".trace",
-    "StepFailedError": "durable.runtime.execution",
+    "StepFailedError": "durable.runtime.engine.execution",
     "Trace": ".trace",
     "UnexpectedStatusError": ".introspection",
     "VirtualClock": ".clock",

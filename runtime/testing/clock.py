@@ -20,10 +20,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from types import ModuleType
 
-from durable.runtime import engine as _engine_module
-from durable.runtime import execution as _execution_module
-from durable.runtime import service as _service_module
+from durable.runtime.api import service as _service_module
 from durable.runtime.durations import parse_duration
+from durable.runtime.engine import execution as _execution_module
+from durable.runtime.engine import scheduler as _engine_module
 
 # The modules that read the time through a name imported from `store`; all of them must see
 # the same clock, or deadlines written by one would be compared with another's "now".

@@ -16,10 +16,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from durable.runtime.bindings import Env, WorkflowInstance
+from durable.runtime.bindings.env import Env
+from durable.runtime.bindings.workflows import WorkflowInstance
 from durable.runtime.config import ProjectConfig, load_config
-from durable.runtime.http import Request, Response, coerce_response
-from durable.runtime.project import Runtime, open_runtime
+from durable.runtime.dev.project import Runtime, open_runtime
+from durable.runtime.worker.fetch_api import Request, Response, coerce_response
 
 from . import clock as clock_module
 from .clock import VirtualClock
@@ -61,7 +62,7 @@ class DurableEnv:
         to http://localhost:8787, the address `durable dev` serves.
         """
         # Imported here: the server module is only needed by tests that fetch.
-        from durable.runtime.server import call_fetch_handler
+        from durable.runtime.dev.server import call_fetch_handler
 
         handler = self.runtime.code.fetch_handler if self.runtime.code is not None else None
         if handler is None:

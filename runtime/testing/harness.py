@@ -24,12 +24,13 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from durable.runtime.durations import parse_duration
-from durable.runtime.engine import Engine
-from durable.runtime.engine_model import Limits, LoadedInstance, WorkflowDefinition
+from durable.runtime.engine.execution import Execution, Park, error_dict
+from durable.runtime.engine.scheduler import Engine
+from durable.runtime.engine.serialization import encode
+from durable.runtime.engine.state import Limits, LoadedInstance, WorkflowDefinition
+from durable.runtime.engine.store import InstanceRow, Store
 from durable.runtime.errors import WorkflowTimeoutError
-from durable.runtime.execution import Execution, Park, error_dict
-from durable.runtime.serialization import JsDict, encode
-from durable.runtime.store import InstanceRow, Store
+from durable.runtime.worker.jsdict import JsDict
 
 from .clock import VirtualClock, wall_ms
 from .modifier import InstanceMods, StepKey, apply_operation, make_error

@@ -16,10 +16,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, Self
 
+from durable.runtime.engine.execution import raise_step_error
+from durable.runtime.engine.serialization import decode
 from durable.runtime.errors import ConflictError, NotFoundError
-from durable.runtime.execution import raise_step_error
 from durable.runtime.rules import STATUSES, validate_instance_id
-from durable.runtime.serialization import JsDict, decode
+from durable.runtime.worker.jsdict import JsDict
 
 from .harness import Harness, HarnessEngine, Ident
 from .modifier import (
@@ -35,7 +36,7 @@ from .replay import ReplayResult, replay_instance
 from .trace import Trace
 
 if TYPE_CHECKING:
-    from durable.runtime.store import InstanceRow
+    from durable.runtime.engine.store import InstanceRow
 
 TERMINAL = ("complete", "errored", "terminated")
 ModifierFn = Callable[[WorkflowInstanceModifier], Any]

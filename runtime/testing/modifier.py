@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from durable.runtime.entrypoints import NonRetryableError
-from durable.runtime.execution import StepFailedError
+from durable.runtime.engine.execution import StepFailedError
+from durable.runtime.engine.serialization import decode, encode
 from durable.runtime.rules import validate_event_type
-from durable.runtime.serialization import decode, encode
+from durable.runtime.worker.entrypoints import NonRetryableError
 
 StepKey = tuple[str, int]  # (name, occurrence), occurrence counted from 1
 StepSelector = str | tuple[str, int] | Mapping[str, Any]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from durable.runtime.loader import ensure_shim_on_path
+from durable.runtime.worker.loader import ensure_shim_on_path
 
 if TYPE_CHECKING:
     from .env import DurableEnv

@@ -20,10 +20,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from durable.runtime.engine import Engine
-from durable.runtime.engine_model import LoadedInstance
-from durable.runtime.execution import Execution, error_dict
-from durable.runtime.serialization import decode, encode
+from durable.runtime.engine.execution import Execution, error_dict
+from durable.runtime.engine.scheduler import Engine
+from durable.runtime.engine.serialization import decode, encode
+from durable.runtime.engine.state import LoadedInstance
 
 from .modifier import IntrospectionError
 

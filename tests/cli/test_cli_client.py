@@ -9,18 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from durable.cli import common
-from durable.runtime import project
-from durable.runtime.client import (
-    HttpClient,
-    connect,
-    next_retry,
-    pending_wait,
-    wait_is_over,
-)
+from durable.runtime.client.base import next_retry, pending_wait, wait_is_over
+from durable.runtime.client.connect import connect
+from durable.runtime.client.http import HttpClient
+from durable.runtime.client.in_process import ServiceClient
 from durable.runtime.config import load_config
-from durable.runtime.discovery import ServerInfo, write_discovery
+from durable.runtime.dev import project
+from durable.runtime.dev.discovery import ServerInfo, write_discovery
 from durable.runtime.errors import ConfigError
-from durable.runtime.service_client import ServiceClient
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 

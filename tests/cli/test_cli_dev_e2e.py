@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from durable.runtime.discovery import find_server
+from durable.runtime.dev.discovery import find_server
 
 
 def durable_command() -> list[str]:

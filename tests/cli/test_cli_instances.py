@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli_support import one_line_error
 
-from durable.runtime.store import STORE_FILENAME, Store
+from durable.runtime.engine.store import STORE_FILENAME, Store
 
 
 @pytest.fixture

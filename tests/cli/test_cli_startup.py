@@ -21,10 +21,10 @@ HEAVY = (
     "httpx",
     "json5",
     "http.client",
-    "durable.runtime.loopback",
-    "durable.runtime.engine",
-    "durable.runtime.service",
-    "durable.runtime.store",
+    "durable.runtime.client.loopback",
+    "durable.runtime.engine.scheduler",
+    "durable.runtime.api.service",
+    "durable.runtime.engine.store",
     "durable.runtime.config",
 )
 
@@ -81,8 +81,8 @@ def test_offline_reads_load_the_store_but_no_event_loop_pydantic_or_server(run, 
         assert "pydantic" not in loaded  # typer's pydantic coercion is bypassed (cli/coercion.py)
         assert not loaded & {"starlette", "uvicorn", "httpx", "http.client"}
         # The offline path reads through OfflineStore, with no event loop (runtime/store.py).
-        assert not loaded & {"asyncio", "aiosqlite", "durable.runtime.engine"}
-        assert {"durable.runtime.service", "sqlite3", "rich"} <= loaded
+        assert not loaded & {"asyncio", "aiosqlite", "durable.runtime.engine.scheduler"}
+        assert {"durable.runtime.api.service", "sqlite3", "rich"} <= loaded
 
 
 def test_http_path_loads_no_engine(cli_project):
@@ -93,6 +93,11 @@ def test_http_path_loads_no_engine(cli_project):
     }
     loaded = loaded_after(["workflows", "list", "--remote"], cli_project, env)
     # Plain http goes through runtime/loopback.py: no http.client, email or ssl to import.
-    assert "durable.runtime.loopback" in loaded and "http.client" not in loaded
-    for module in ("durable.runtime.engine", "durable.runtime.service", "aiosqlite", "pydantic"):
+    assert "durable.runtime.client.loopback" in loaded and "http.client" not in loaded
+    for module in (
+        "durable.runtime.engine.scheduler",
+        "durable.runtime.api.service",
+        "aiosqlite",
+        "pydantic",
+    ):
         assert module not in loaded

@@ -13,7 +13,7 @@ import typer
 from cli_support import one_line_error
 
 from durable.cli.app import app
-from durable.runtime.store import STORE_FILENAME, Store
+from durable.runtime.engine.store import STORE_FILENAME, Store
 
 
 def intents(persist: Path) -> list[tuple[str, str | None, str]]:
@@ -286,8 +286,8 @@ def test_trigger_invalid_and_duplicate_ids(run, cli_project):
 
 
 def test_trigger_waits_for_a_second_engine_then_gives_up(run, cli_project, monkeypatch):
-    from durable.runtime import service_client
-    from durable.runtime.discovery import acquire_engine_lock
+    from durable.runtime.client import in_process as service_client
+    from durable.runtime.dev.discovery import acquire_engine_lock
 
     monkeypatch.setattr(service_client, "ENGINE_LOCK_WAIT", 0.3)  # 30 s for real
     lock = acquire_engine_lock(cli_project / ".durable", timeout=0)

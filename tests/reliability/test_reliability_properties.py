@@ -31,13 +31,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from durable.runtime.api.service import Service
 from durable.runtime.config import load_config
+from durable.runtime.dev.project import open_runtime
+from durable.runtime.dev.server import DevApp
 from durable.runtime.durations import MAX_DURATION_MS, parse_duration
-from durable.runtime.engine_model import Limits
+from durable.runtime.engine.state import Limits
 from durable.runtime.errors import ValidationError
-from durable.runtime.project import open_runtime
-from durable.runtime.server import DevApp
-from durable.runtime.service import Service
 from tests.conftest import write_project
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

@@ -33,13 +33,13 @@ import pytest
 from typer.testing import CliRunner
 
 from durable.cli.app import app
+from durable.runtime.api.service import Service
 from durable.runtime.config import load_config
+from durable.runtime.dev.server import DevApp
 from durable.runtime.durations import MAX_DURATION_MS, parse_duration
+from durable.runtime.engine.execution import resolve_config
+from durable.runtime.engine.store import Store
 from durable.runtime.errors import ValidationError
-from durable.runtime.execution import resolve_config
-from durable.runtime.server import DevApp
-from durable.runtime.service import Service
-from durable.runtime.store import Store
 from tests.conftest import write_project
 from tests.server.dev_harness import durable_command
 
@@ -182,7 +182,7 @@ class MyWorkflow(WorkflowEntrypoint):
 def test_offline_writes_to_a_recorded_trigger_are_recorded_too(tmp_path, monkeypatch) -> None:
     import asyncio
 
-    from durable.runtime.project import open_runtime
+    from durable.runtime.dev.project import open_runtime
 
     config = write_project(tmp_path, WAITS)
     monkeypatch.chdir(tmp_path)
@@ -217,7 +217,7 @@ def test_two_embedded_runs_take_turns(tmp_path, monkeypatch) -> None:
     import threading
     import time
 
-    from durable.runtime.discovery import acquire_engine_lock
+    from durable.runtime.dev.discovery import acquire_engine_lock
 
     write_project(tmp_path, ENTRY)
     monkeypatch.chdir(tmp_path)
@@ -278,7 +278,7 @@ async def test_resume_right_after_a_pause_took_effect(
     import asyncio
     import threading
 
-    import durable.runtime.store as store_module
+    import durable.runtime.engine.store as store_module
 
     # Hold back the commit of the "paused" status for a moment, as a busy writer would.
     released = threading.Event()

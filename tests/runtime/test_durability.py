@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from durable.runtime.config import load_config
-from durable.runtime.project import open_runtime
+from durable.runtime.dev.project import open_runtime
 from tests.conftest import FAST, write_project
 
 WAIT = ("complete", "errored", "terminated")
@@ -100,8 +100,8 @@ RUNNER = """
 import asyncio, sys
 from pathlib import Path
 from durable.runtime.config import load_config
-from durable.runtime.engine_model import Limits
-from durable.runtime.project import open_runtime
+from durable.runtime.engine.state import Limits
+from durable.runtime.dev.project import open_runtime
 
 async def main():
     config, persist, create = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "create"
@@ -199,7 +199,7 @@ async def test_sigkill_mid_step_then_restart(tmp_path):
 
 async def test_many_parked_instances_woken_at_once_all_complete(project, runtime_factory):
     """Events arriving together wake every parked instance (no stale read loses a wake-up)."""
-    from durable.runtime.engine_model import Limits
+    from durable.runtime.engine.state import Limits
 
     config = project(
         """

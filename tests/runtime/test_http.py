@@ -1,4 +1,4 @@
-"""`durable.runtime.http`: the `workers` Request/Response/Headers/fetch emulation."""
+"""`durable.runtime.worker.fetch_api`: the `workers` Request/Response/Headers/fetch emulation."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from durable.runtime.http import (
+from durable.runtime.worker.fetch_api import (
     Headers,
     HttpStatusError,
     Request,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from durable.runtime.engine_model import Limits
+from durable.runtime.engine.state import Limits
 from durable.runtime.errors import ConflictError, InstanceNotFoundError, ValidationError
 
 WAIT = ("complete", "errored", "terminated")

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from durable.runtime.engine.serialization import encode, round_trip
 from durable.runtime.errors import PayloadTooLargeError, ValidationError
-from durable.runtime.serialization import JsDict, encode, round_trip
+from durable.runtime.worker.jsdict import JsDict
 
 WAIT = ("complete", "errored", "terminated")
 

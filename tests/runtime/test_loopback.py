@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from durable.runtime.loopback import LoopbackError, exchange, parse_response
+from durable.runtime.client.loopback import LoopbackError, exchange, parse_response
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from durable.runtime.engine.execution import StepConfig, resolve_config
 from durable.runtime.errors import ValidationError
-from durable.runtime.execution import StepConfig, resolve_config
 
 WAIT = ("complete", "errored", "terminated")
 

@@ -10,9 +10,9 @@ import textwrap
 
 import pytest
 
+from durable.runtime.engine.migrations import SCHEMA_VERSION
+from durable.runtime.engine.store import InstanceRow, Store, now_ms
 from durable.runtime.errors import StoreError
-from durable.runtime.migrations import SCHEMA_VERSION
-from durable.runtime.store import InstanceRow, Store, now_ms
 
 WAIT = ("complete", "errored", "terminated")
 

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from durable.runtime.engine_model import Limits
-from durable.runtime.project import Runtime
+from durable.runtime.dev.project import Runtime
+from durable.runtime.engine.state import Limits
 
 WAIT = ("complete", "errored", "terminated")
 # Sleeps of a few hundred ms park at once (park_after 100 ms) and are loaded 80 ms early.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dev_harness import durable_command, start_dev_server, wait_until, write_project
 
-from durable.runtime.discovery import ServerInfo, find_server, write_discovery
+from durable.runtime.dev.discovery import ServerInfo, find_server, write_discovery
 
 ENTRY = """
 import json
@@ -360,10 +360,10 @@ def test_env_selects_the_environment_section(tmp_path, dev_server):
 def test_writes_recorded_while_no_server_ran_are_applied_at_start(tmp_path, dev_server):
     import asyncio
 
+    from durable.runtime.api.service import Service
     from durable.runtime.config import load_config
-    from durable.runtime.project import store_path
-    from durable.runtime.service import Service
-    from durable.runtime.store import Store
+    from durable.runtime.dev.project import store_path
+    from durable.runtime.engine.store import Store
 
     config = make_project(tmp_path)
 

@@ -11,8 +11,8 @@ import httpx
 from dev_harness import DevServer, wait_until, write_project
 
 from durable.runtime.config import load_config
-from durable.runtime.discovery import find_server
-from durable.runtime.watch import watch_plan
+from durable.runtime.dev.discovery import find_server
+from durable.runtime.dev.watch import watch_plan
 
 ENTRY = """
 import os

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from dev_harness import API, DevServer, start_dev_server, write_project
 
+from durable.runtime.api.service import Service
 from durable.runtime.config import load_config
-from durable.runtime.server import DevApp, ServerSettings
-from durable.runtime.service import Service
-from durable.runtime.store import Store
+from durable.runtime.dev.server import DevApp, ServerSettings
+from durable.runtime.engine.store import Store
 
 ENTRY = """
 from workers import Response, WorkerEntrypoint, WorkflowEntrypoint

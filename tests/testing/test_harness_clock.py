@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from durable.runtime import engine as engine_module
-from durable.runtime.store import now_ms as wall_now_ms
+from durable.runtime.engine import scheduler as engine_module
+from durable.runtime.engine.store import now_ms as wall_now_ms
 from durable.testing import introspect_workflow_instance, open_env
 
 OpenProject = Any  # the `open_project` fixture of conftest.py

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from durable.runtime import engine as engine_module
-from durable.runtime import store as store_module
+from durable.runtime.engine import scheduler as engine_module
+from durable.runtime.engine import store as store_module
 from durable.runtime.errors import ValidationError
 from durable.testing import DurableEnv, introspect_workflow_instance
 

@@ -18,17 +18,18 @@ from collections.abc import Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .client import ManagementClient, Page, wait_is_over
-from .errors import ConflictError, ValidationError
-from .service import Service
-from .store import STORE_FILENAME, OfflineStore, run_now
+from durable.runtime.api.service import Service
+from durable.runtime.engine.store import STORE_FILENAME, OfflineStore, run_now
+from durable.runtime.errors import ConflictError, ValidationError
+
+from .base import ManagementClient, Page, wait_is_over
 
 if TYPE_CHECKING:
     import asyncio
 
-    from .config import ProjectConfig
-    from .discovery import FileLock
-    from .project import Runtime
+    from durable.runtime.config import ProjectConfig
+    from durable.runtime.dev.discovery import FileLock
+    from durable.runtime.dev.project import Runtime
 
 # How long `trigger --wait` with no server waits for another engine on the store to finish.
 ENGINE_LOCK_WAIT = 30.0
@@ -97,7 +98,7 @@ class ServiceClient(ManagementClient):
             yield
 
     async def _open_embedded(self) -> Service:
-        from .project import open_runtime
+        from durable.runtime.dev.project import open_runtime
 
         self._lock = await self._engine_lock()
         try:
@@ -120,7 +121,7 @@ class ServiceClient(ManagementClient):
         """
         import asyncio
 
-        from .discovery import acquire_engine_lock, find_server
+        from durable.runtime.dev.discovery import acquire_engine_lock, find_server
 
         deadline = time.monotonic() + ENGINE_LOCK_WAIT
         while True:

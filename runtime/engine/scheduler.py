@@ -19,18 +19,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from .engine_model import Limits, LoadedInstance, WakingInstance, WorkflowDefinition
-from .entrypoints import ExecutionContext, NonRetryableError
-from .errors import (
+from durable.runtime.errors import (
     ConflictError,
     InstanceNotFoundError,
     ValidationError,
     WorkflowFatalError,
     WorkflowNotFoundError,
 )
+from durable.runtime.rules import MAX_BATCH, validate_event_type, validate_instance_id
+from durable.runtime.worker.entrypoints import ExecutionContext, NonRetryableError
+from durable.runtime.worker.jsdict import JsDict
+
 from .execution import Execution, Park, error_dict
-from .rules import MAX_BATCH, validate_event_type, validate_instance_id
-from .serialization import JsDict, decode, encode, encode_input
+from .serialization import decode, encode, encode_input
+from .state import Limits, LoadedInstance, WakingInstance, WorkflowDefinition
 from .step import WorkflowStep
 from .store import EventRow, InstanceRow, StepRow, Store, now_ms
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from .errors import DurableError, PayloadTooLargeError, ValidationError
+from durable.runtime.errors import DurableError, PayloadTooLargeError, ValidationError
 
 ASGIScope = Mapping[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

@@ -21,10 +21,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .api_common import Call, HttpError, Result, Router
-from .errors import DurableError, ValidationError
+from durable.runtime.engine.store import now_ms
+from durable.runtime.errors import DurableError, ValidationError
+
+from .common import Call, HttpError, Result, Router
 from .service import MAX_PER_PAGE, Service, iso
-from .store import now_ms
 
 __all__ = ["PREFIX_SEGMENTS", "decode_params", "rest_router"]
 

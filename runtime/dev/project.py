@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .bindings import Env, build_env
-from .config import DEFAULT_PERSIST_DIRNAME as DEFAULT_PERSIST_DIRNAME
-from .config import ProjectConfig, persist_dir_for
-from .engine import Engine
-from .engine_model import Limits, WorkflowDefinition
-from .loader import LoadedCode, load_code
-from .store import STORE_FILENAME, Store
+from durable.runtime.bindings.env import Env, build_env
+from durable.runtime.config import DEFAULT_PERSIST_DIRNAME as DEFAULT_PERSIST_DIRNAME
+from durable.runtime.config import ProjectConfig, persist_dir_for
+from durable.runtime.engine.scheduler import Engine
+from durable.runtime.engine.state import Limits, WorkflowDefinition
+from durable.runtime.engine.store import STORE_FILENAME, Store
+from durable.runtime.worker.loader import LoadedCode, load_code
 
 
 def store_path(persist_dir: Path) -> Path:

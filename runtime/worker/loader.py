@@ -16,9 +16,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .config import ProjectConfig
+from durable.runtime.config import ProjectConfig
+from durable.runtime.errors import UserCodeError
+
 from .entrypoints import WorkerEntrypoint, WorkflowEntrypoint
-from .errors import UserCodeError
 
 SHIM_DIR = Path(__file__).resolve().parent / "_shim"
 _loaded_source_dirs: list[str] = []

@@ -1,5 +1,5 @@
 """`workers.workflows`: only `NonRetryableError`, as on Cloudflare."""
 
-from durable.runtime.entrypoints import NonRetryableError
+from durable.runtime.worker.entrypoints import NonRetryableError
 
 __all__ = ["NonRetryableError"]

@@ -5,14 +5,14 @@ site-packages. Everything here is re-exported from `durable.runtime`, so the eng
 share one copy of each class.
 """
 
-from durable.runtime.entrypoints import (
+from durable.runtime.worker.entrypoints import (
     DurableObject,
     WorkerEntrypoint,
     WorkflowEntrypoint,
 )
-from durable.runtime.entrypoints import ExecutionContext as Context
-from durable.runtime.http import Headers, Request, Response, fetch
-from durable.runtime.serialization import JsDict
+from durable.runtime.worker.entrypoints import ExecutionContext as Context
+from durable.runtime.worker.fetch_api import Headers, Request, Response, fetch
+from durable.runtime.worker.jsdict import JsDict
 
 from . import workflows
 

@@ -33,9 +33,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from . import __version__
-from .api_common import DASHBOARD_PATH
-from .config import ProjectConfig, load_config, persist_dir_for
+from durable.runtime import __version__
+from durable.runtime.api.common import DASHBOARD_PATH
+from durable.runtime.config import ProjectConfig, load_config, persist_dir_for
+from durable.runtime.errors import DurableError
+
 from .discovery import (
     DISCOVERY_FILENAME,
     FileLock,
@@ -46,10 +48,9 @@ from .discovery import (
     remove_discovery,
     write_discovery,
 )
-from .errors import DurableError
 from .hotkeys import HINT, hotkeys
+from .server_handle import STOP_TIMEOUT, WorkerProcess, event_reason, exit_reason
 from .watch import WATCH_STEP_MS, WatchPlan, watch_plan
-from .worker_process import STOP_TIMEOUT, WorkerProcess, event_reason, exit_reason
 
 __all__ = [
     "DevOptions",

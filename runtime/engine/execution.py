@@ -20,16 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .durations import MAX_DURATION_MS, YEAR_MS, parse_duration
-from .entrypoints import NonRetryableError
-from .errors import ValidationError, WorkflowFatalError, WorkflowTimeoutError
-from .rules import validate_event_type
-from .serialization import JsDict, decode, encode
+from durable.runtime.durations import MAX_DURATION_MS, YEAR_MS, parse_duration
+from durable.runtime.errors import ValidationError, WorkflowFatalError, WorkflowTimeoutError
+from durable.runtime.rules import validate_event_type
+from durable.runtime.worker.entrypoints import NonRetryableError
+from durable.runtime.worker.jsdict import JsDict
+
+from .serialization import decode, encode
 from .store import EventRow, StepRow, now_ms
 
 if TYPE_CHECKING:
-    from .engine import Engine
-    from .engine_model import LoadedInstance
+    from .scheduler import Engine
+    from .state import LoadedInstance
 
 MAX_STEP_NAME = 256
 _CONTROL = re.compile(r"[\x00-\x1f]")

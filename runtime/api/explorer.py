@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api_common import Call, HttpError, Result, Router
-from .errors import DurableError, NotFoundError, ValidationError
+from durable.runtime.errors import DurableError, NotFoundError, ValidationError
+
+from .common import Call, HttpError, Result, Router
 from .service import Service
 
 __all__ = ["PREFIXES", "error_code", "explorer_router"]

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import api_explorer, api_rest
-from .api_common import (
+from durable.runtime.api import explorer as api_explorer
+from durable.runtime.api import rest as api_rest
+from durable.runtime.api.common import (
     DASHBOARD_PATH,
     ASGIScope,
     HttpError,
@@ -41,12 +42,12 @@ from .api_common import (
     respond,
     send_json,
 )
-from .bindings import Env
-from .entrypoints import ExecutionContext
-from .errors import DurableError
-from .http import Request, coerce_response, to_asgi_start_and_body
-from .loader import LoadedCode
-from .service import Service
+from durable.runtime.api.service import Service
+from durable.runtime.bindings.env import Env
+from durable.runtime.errors import DurableError
+from durable.runtime.worker.entrypoints import ExecutionContext
+from durable.runtime.worker.fetch_api import Request, coerce_response, to_asgi_start_and_body
+from durable.runtime.worker.loader import LoadedCode
 
 __all__ = [
     "DASHBOARD_DIR",

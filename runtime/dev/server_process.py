@@ -1,7 +1,7 @@
 """A `durable dev` worker process: loads the user's code, runs the engine and serves HTTP.
 
 The supervisor (supervisor.py) owns the listening socket and starts workers with
-`python -m durable.runtime.worker --ctrl-fd N`. The two talk over a Unix socket pair: first one
+`python -m durable.runtime.dev.server_process --ctrl-fd N`. The two talk over a Unix socket pair: first one
 byte that carries the listening socket (SCM_RIGHTS), then one JSON object per line:
 
     worker → supervisor                    supervisor → worker
@@ -40,15 +40,16 @@ from typing import Any
 
 import uvicorn
 
-from .config import ProjectConfig, load_config
+from durable.runtime.api.service import Service
+from durable.runtime.config import ProjectConfig, load_config
+from durable.runtime.engine.state import Limits
+from durable.runtime.engine.store import Store
+from durable.runtime.errors import DurableError
+from durable.runtime.worker.loader import LoadedCode, load_code
+
 from .discovery import FileLock, acquire_engine_lock
-from .engine_model import Limits
-from .errors import DurableError
-from .loader import LoadedCode, load_code
 from .project import Runtime, open_runtime, store_path
 from .server import DevApp, ServerSettings
-from .service import Service
-from .store import Store
 
 FRESH_CONNECTION_SECONDS = 0.1  # a connection accepted this recently gets to send its request
 STOP_GRACE_SECONDS = 1.0  # running steps get this long to finish before a reload cancels them

@@ -20,8 +20,9 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from durable.runtime.worker.jsdict import JsDict
+
 from .execution import DEFAULT_EVENT_TIMEOUT, Execution
-from .serialization import JsDict
 
 
 class StepCallable:

@@ -13,7 +13,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ProjectConfig
+from durable.runtime.config import ProjectConfig
 
 __all__ = ["IGNORED_DIRS", "WATCH_STEP_MS", "WatchPlan", "watch_plan"]
 

@@ -1,4 +1,4 @@
-"""`env`: what user code receives as `self.env`, with a workflow binding per `[[workflows]]`.
+"""A `[[workflows]]` binding: `env.MY_WORKFLOW`, and the instance handles it returns.
 
 The binding mirrors the Python SDK's wrapper: `create`, `create_batch`/`createBatch`, `get`,
 `deleteBatch`; an instance handle has `id`, `status`, `pause`, `resume`, `terminate`,
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import ValidationError
-from .serialization import JsDict
+from durable.runtime.errors import ValidationError
+from durable.runtime.worker.jsdict import JsDict
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from durable.runtime.engine.scheduler import Engine
 
 
 def _options(options: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -103,27 +103,3 @@ class WorkflowBinding:
     async def deleteBatch(self, ids: list[str]) -> None:  # noqa: N802 - camelCase only, as in the SDK
         for instance_id in dict.fromkeys(ids):
             await self._engine.delete(self._workflow, instance_id)
-
-
-class Env:
-    """Attribute (and item) access to bindings and vars, like the SDK's `_EnvWrapper`."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
-
-    def __getitem__(self, name: str) -> Any:
-        return self.__dict__[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.__dict__
-
-    def __repr__(self) -> str:
-        return f"<Env {', '.join(sorted(self.__dict__))}>"
-
-
-def build_env(engine: Engine, vars: dict[str, Any], bindings: dict[str, str]) -> Env:
-    """`bindings` maps binding name (MY_WORKFLOW) to workflow name."""
-    values: dict[str, Any] = dict(vars)
-    for binding, workflow in bindings.items():
-        values[binding] = WorkflowBinding(engine, workflow)
-    return Env(values)

@@ -1,278 +1,28 @@
-"""The management client: one interface over every place workflows can be managed from.
+"""`HttpClient`: the management client over the Cloudflare REST API shape.
 
-The `durable workflows …` commands talk to exactly one of these, chosen by `connect()`:
-
-    ManagementClient              the interface, in Cloudflare REST `result` shapes
-    ├── HttpClient                the Cloudflare REST API (`/client/v4/accounts/{id}/workflows`)
-    │     ├── local               a running `durable dev`, found through its discovery file
-    │     └── remote              api.cloudflare.com (`--remote`), or CLOUDFLARE_API_BASE_URL
-    └── ServiceClient             no server: `runtime/service.py` called directly on the store
-          ├── offline             reads come from the store; writes are recorded as intents
-          └── embedded            an engine runs here (`trigger --wait` with no server)
-                                  (in `service_client.py`)
-
-Every method returns what the REST API would put in `result` (a `Page` for list calls), so a
-command renders the same data whichever target answers. The HTTP side uses only `http.client`
-from the standard library: no requests/httpx, so the CLI starts fast. This module imports the
-engine, store and service lazily, only when no server runs.
+The same class talks to a running `durable dev` (`HttpClient.local`, found through its
+discovery file) and to Cloudflare (`HttpClient.cloudflare`, `--remote`); only the base URL, the
+account id and the token differ. Plain-http requests go through `loopback` (one exchange per
+connection over a socket, so the CLI does not import `http.client`); `https` uses `http.client`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from .errors import ApiError, ConfigError, NotFoundError
+from durable.runtime.errors import ApiError, ConfigError
+
+from .base import LOCAL_ACCOUNT_ID, ManagementClient, Page
 
 if TYPE_CHECKING:
     import http.client
 
-    from .config import ProjectConfig
-
-__all__ = [
-    "CLOUDFLARE_API_BASE_URL",
-    "FINISHED_STATUSES",
-    "LOCAL_ACCOUNT_ID",
-    "WAIT_THROUGH_MS",
-    "HttpClient",
-    "ManagementClient",
-    "Page",
-    "PendingWait",
-    "connect",
-    "next_retry",
-    "pending_wait",
-    "wait_is_over",
-]
-
 CLOUDFLARE_API_BASE_URL = "https://api.cloudflare.com/client/v4"
-# `durable dev` accepts any account id in its REST paths; the CLI uses this one.
-LOCAL_ACCOUNT_ID = "local"
-FINISHED_STATUSES = ("complete", "errored", "terminated")
-# `--wait` waits through a sleep or a retry back-off that ends within this horizon (it covers
-# the default retry schedule: 10 + 20 + 40 + 80 + 160 s) and reports anything longer.
-WAIT_THROUGH_MS = 5 * 60 * 1000
 _NO_BODY = object()
-
-
-@dataclass
-class Page:
-    """One page of a list call: the `result` items and the `result_info` of the envelope."""
-
-    items: list[dict[str, Any]]
-    info: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class PendingWait:
-    """What a `waiting` instance waits for: `kind` is "event", "sleep" or "retry"."""
-
-    kind: str
-    step: str
-    until: str | None = None  # ISO time of the wake-up (or of the event wait's timeout)
-    event_type: str | None = None
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def pending_wait(details: Mapping[str, Any]) -> PendingWait | None:
-    """What an instance (REST InstanceDetails with steps) is waiting for, if it can be told."""
-    for step in reversed(details.get("steps") or []):
-        kind = step.get("type")
-        if kind == "waitForEvent" and not step.get("finished"):
-            return PendingWait(
-                "event", step.get("name", ""), step.get("timeout"), step.get("event_type")
-            )
-        if kind == "sleep" and not step.get("finished"):
-            return PendingWait("sleep", step.get("name", ""), step.get("end"))
-        if kind == "step" and step.get("success") is None:
-            retry = next_retry(step)
-            if retry is not None:
-                return PendingWait("retry", step.get("name", ""), retry)
-    return None
-
-
-def next_retry(step: Mapping[str, Any]) -> str | None:
-    """When a retrying step (REST step object) runs again, as an ISO time; None if it won't.
-
-    `durable dev` sends each failed attempt's `next_retry`. For an API that does not, the time
-    is computed from the step's retry config with the real back-off — constant d, linear d·n,
-    exponential d·2^(n−1) after attempt n — unlike wrangler, which ignores the back-off.
-    """
-    attempts = step.get("attempts") or []
-    if not attempts or attempts[-1].get("success") is not False:
-        return None
-    last = attempts[-1]
-    if last.get("next_retry"):
-        return str(last["next_retry"])
-    retries = (step.get("config") or {}).get("retries") or {}
-    ended = parse_iso(last.get("end"))
-    if ended is None or "delay" not in retries:
-        return None
-    if len(attempts) > int(retries.get("limit", 5)):
-        return None  # that was the last attempt
-    from datetime import timedelta
-
-    from .durations import parse_duration
-    from .errors import DurableError
-
-    try:
-        delay = parse_duration(retries["delay"], what="retry delay")
-    except DurableError:
-        return None
-    n = len(attempts)
-    backoff = retries.get("backoff", "exponential")
-    factor = {"constant": 1, "linear": n}.get(backoff, 2 ** (n - 1))
-    moment = ended + timedelta(milliseconds=delay * factor)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def wait_is_over(details: Mapping[str, Any], now: datetime | None = None) -> bool:
-    """True when `--wait` should stop: finished, paused, or waiting for more than a moment.
-
-    An instance waiting for an event waits for someone else, so `--wait` stops and says so. A
-    sleep or a retry back-off ends by itself: `--wait` waits through it unless the wake-up is
-    more than WAIT_THROUGH_MS away.
-    """
-    status = details.get("status")
-    if status in FINISHED_STATUSES or status in ("paused", "unknown"):
-        return True
-    if status != "waiting":
-        return False
-    wait = pending_wait(details)
-    if wait is None:
-        # Between two writes (a failed attempt recorded, its retry time not yet) the reason
-        # is not visible: look again rather than stop on a moment that passes by itself.
-        return False
-    if wait.kind == "event":
-        return True
-    wake = parse_iso(wait.until)
-    if wake is None:
-        return True
-    now = now or datetime.now(UTC)
-    return (wake - now).total_seconds() * 1000 > WAIT_THROUGH_MS
-
-
-class ManagementClient(ABC):
-    """The management operations, in the Cloudflare REST API's `result` shapes."""
-
-    #: "dev" (a running durable dev), "remote" (Cloudflare), "offline" or "embedded".
-    kind: str = ""
-    #: Where requests go, for `-v` and messages ("durable dev at http://127.0.0.1:8787").
-    description: str = ""
-    #: Seconds between two polls of `wait()`.
-    poll_interval: float = 0.2
-
-    @property
-    def offline(self) -> bool:
-        """True when writes are recorded as intents that `durable dev` applies when it starts."""
-        return False
-
-    # -- workflows --
-
-    @abstractmethod
-    def list_workflows(self, *, page: int = 1, per_page: int | None = None) -> Page: ...
-
-    @abstractmethod
-    def get_workflow(self, name: str) -> dict[str, Any]: ...
-
-    @abstractmethod
-    def delete_workflow(self, name: str) -> dict[str, Any]: ...
-
-    # -- instances --
-
-    @abstractmethod
-    def create_instance(
-        self, name: str, *, instance_id: str | None = None, params: Any = None
-    ) -> dict[str, Any]:
-        """Create an instance; `params` None means none given (the instance gets `{}`)."""
-
-    @abstractmethod
-    def list_instances(
-        self,
-        name: str,
-        *,
-        status: str | None = None,
-        page: int = 1,
-        per_page: int | None = None,
-        direction: str = "desc",
-    ) -> Page: ...
-
-    @abstractmethod
-    def get_instance(self, name: str, instance_id: str) -> dict[str, Any]: ...
-
-    @abstractmethod
-    def change_status(
-        self, name: str, instance_id: str, action: str, from_step: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """`action` is pause, resume, terminate or restart; `from_step` only with restart."""
-
-    @abstractmethod
-    def send_event(self, name: str, instance_id: str, event_type: str, payload: Any) -> None: ...
-
-    @abstractmethod
-    def delete_instances(self, name: str, ids: list[str]) -> dict[str, Any]: ...
-
-    def resolve_id(self, name: str, instance_id: str) -> str:
-        """`latest` is the most recently created instance of the workflow; other ids pass."""
-        if instance_id != "latest":
-            return instance_id
-        page = self.list_instances(name, page=1, per_page=25, direction="desc")
-        if not page.items:
-            raise NotFoundError(
-                f'There are no instances in workflow "{name}", so "latest" names none. '
-                f'Trigger one with "durable workflows trigger {name}".',
-                code=10400,
-            )
-        # The API orders by creation already; sort anyway (stable, so same-millisecond
-        # instances keep the API's order), as the API only promises the filter, not the order.
-        items = sorted(page.items, key=lambda item: item.get("created_on") or "", reverse=True)
-        return str(items[0]["id"])
-
-    def wait(
-        self,
-        name: str,
-        instance_id: str,
-        *,
-        timeout: float | None = None,
-        until: Callable[[Mapping[str, Any]], bool] = wait_is_over,
-    ) -> dict[str, Any]:
-        """Poll the instance until `until(details)`; raise TimeoutError after `timeout` s."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            details = self.get_instance(name, instance_id)
-            if until(details):
-                return details
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f'Instance "{instance_id}" is still {details.get("status")}.')
-            time.sleep(self.poll_interval)
-
-    def close(self) -> None:  # noqa: B027 - most clients hold nothing; those that do override
-        """Release what the client holds (connections, the store, an engine)."""
-
-    def __enter__(self) -> ManagementClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-# --- HTTP: a running durable dev, or Cloudflare ------------------------------------------------
 
 
 class HttpClient(ManagementClient):
@@ -564,39 +314,3 @@ class HttpClient(ManagementClient):
             "POST", self._path(name, "instances", "batch", "delete"), body={"instances": ids}
         )
         return dict(result or {})
-
-
-# --- choosing the target ----------------------------------------------------------------------
-
-
-def connect(
-    config: ProjectConfig | None,
-    *,
-    persist_dir: Path | None = None,
-    remote: bool = False,
-    port: int | None = None,
-    embedded: bool = False,
-    environ: Mapping[str, str] | None = None,
-) -> ManagementClient:
-    """The client for this invocation.
-
-    `remote` → Cloudflare. Otherwise the `durable dev` named by the discovery file in
-    `persist_dir`; else, with `port`, a `durable dev` on 127.0.0.1:port (like wrangler's
-    `--local --port`); else the store itself: offline, or `embedded` with an engine.
-    """
-    environ = os.environ if environ is None else environ
-    if remote:
-        return HttpClient.cloudflare(environ)
-    if config is None or persist_dir is None:
-        raise ConfigError("A wrangler configuration is needed to manage local workflows.")
-    from .discovery import find_server
-
-    token = environ.get("DURABLE_API_TOKEN") or None
-    server = find_server(persist_dir)
-    if server is not None:
-        return HttpClient.local(server.url, token=server.api_token or token)
-    if port is not None:
-        return HttpClient.local(f"http://127.0.0.1:{port}", token=token)
-    from .service_client import ServiceClient
-
-    return ServiceClient(config, persist_dir, embedded=embedded)

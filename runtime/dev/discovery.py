@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import ConflictError, StoreError
+from durable.runtime.errors import ConflictError, StoreError
 
 DISCOVERY_FILENAME = "dev.json"
 LOCK_FILENAME = "dev.lock"

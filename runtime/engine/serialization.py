@@ -18,29 +18,11 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import PayloadTooLargeError, ValidationError
+from durable.runtime.errors import PayloadTooLargeError, ValidationError
+from durable.runtime.worker.jsdict import JsDict
 
 MAX_VALUE_BYTES = 1024 * 1024
 _DATE_TAG = "$durable:date"
-
-
-class JsDict(dict[str, Any]):
-    """A dict whose keys are also attributes, like the SDK's conversion of JS objects."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def __delattr__(self, name: str) -> None:
-        try:
-            del self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 def _check(value: Any, path: str) -> Any:

@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .config import ProjectConfig
-from .errors import (
+from durable.runtime.config import ProjectConfig
+from durable.runtime.engine.serialization import decode_for_api, encode_input
+from durable.runtime.engine.store import InstanceRow, StepRow, Store, now_ms
+from durable.runtime.errors import (
     ConflictError,
     InstanceNotFoundError,
     ValidationError,
     WorkflowNotFoundError,
 )
-from .rules import MAX_BATCH, STATUSES, validate_event_type, validate_instance_id
-from .serialization import decode_for_api, encode_input
-from .store import InstanceRow, StepRow, Store, now_ms
+from durable.runtime.rules import MAX_BATCH, STATUSES, validate_event_type, validate_instance_id
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from durable.runtime.engine.scheduler import Engine
 
 LIST_STATUSES = tuple(s for s in STATUSES if s != "unknown")
 ACTIONS = ("pause", "resume", "terminate", "restart")

@@ -45,7 +45,13 @@ class WorkerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # user prints show up live
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "durable.runtime.worker", "--ctrl-fd", str(child.fileno())],
+                [
+                    sys.executable,
+                    "-m",
+                    "durable.runtime.dev.server_process",
+                    "--ctrl-fd",
+                    str(child.fileno()),
+                ],
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
                 env=env,

@@ -1,0 +1,38 @@
+"""`env`: what user code receives as `self.env` (and, on Cloudflare, `workers.env`).
+
+One attribute per binding declared in the config and per var; each binding kind lives in its own
+module of this package. `build_env` is the one place that turns a config into an `Env`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .workflows import WorkflowBinding
+
+if TYPE_CHECKING:
+    from durable.runtime.engine.scheduler import Engine
+
+
+class Env:
+    """Attribute (and item) access to bindings and vars, like the SDK's `_EnvWrapper`."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__dict__[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.__dict__
+
+    def __repr__(self) -> str:
+        return f"<Env {', '.join(sorted(self.__dict__))}>"
+
+
+def build_env(engine: Engine, vars: dict[str, Any], bindings: dict[str, str]) -> Env:
+    """`bindings` maps binding name (MY_WORKFLOW) to workflow name."""
+    values: dict[str, Any] = dict(vars)
+    for binding, workflow in bindings.items():
+        values[binding] = WorkflowBinding(engine, workflow)
+    return Env(values)

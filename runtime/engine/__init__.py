@@ -1,0 +1,14 @@
+"""The durable engine: schedules instances and runs them by replay over a SQLite store.
+
+Modules:
+    scheduler      `Engine`: instances in memory, timers, lifecycle requests, recovery
+    execution      `Execution`: one run of one instance: step cache, attempts, retries, waits
+    step           `WorkflowStep`: the `step` object handed to `run()`
+    state          the engine's data: `Limits`, `WorkflowDefinition`, the instances it holds
+    store          `Store`/`OfflineStore`: all SQL of durable's own state, one opener
+    migrations     the store's schema, as append-only numbered migrations
+    serialization  what crosses the engine boundary, encoded as production would
+
+May import: worker (entrypoint classes, `JsDict`) and the leaves. Nothing above: the engine does
+not know who serves it.
+"""

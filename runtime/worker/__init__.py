@@ -1,0 +1,14 @@
+"""The user's world: what Worker code sees on Cloudflare, and how it is loaded.
+
+Modules:
+    entrypoints   `WorkflowEntrypoint`, `WorkerEntrypoint`, `DurableObject`, `NonRetryableError`,
+                  `ExecutionContext`: the classes user code subclasses or receives
+    fetch_api     `Request`, `Response`, `Headers`, `fetch`: the Fetch API as the SDK presents it
+                  (this is what user code sees, not the dev server's HTTP)
+    jsdict        `JsDict`: how a JS object looks to Python
+    loader        imports the Worker's `main` module with the `workers` shim first on the path
+    _shim/        the `workers` package itself, importable by user code
+
+May import: the leaves (config, errors). Never the engine, bindings, api or dev: user classes are
+instantiated by the engine with `(ctx, env)` and `env` already holds what the server built.
+"""
