@@ -13,6 +13,18 @@
 The `durable_env` fixture comes from the pytest plugin (`durable.testing.plugin`), registered
 through an entry point. Names are imported lazily so that the plugin, loaded by every pytest
 run, stays cheap for test suites that never use it.
+
+Modules:
+    plugin         the pytest plugin: the `durable_env` fixture, the shim on the path
+    env            `DurableEnv`: the project's runtime in process, on a virtual clock
+    clock          `VirtualClock`: time that moves only when the test says so
+    harness        the engine as tests run it: trace and modifiers on the engine's hooks
+    introspection  `introspect_workflow(_instance)`: the `cloudflare:test` API in Python
+    modifier       what `instance.modify(fn)` records, and its rules
+    replay         `replay()`: the determinism check of an instance's history
+    trace          what ran: attempts, sleeps and event waits, for assertions
+
+May import: every runtime subpackage but client (a test drives the runtime in process).
 """
 
 from __future__ import annotations
