@@ -1,45 +1,59 @@
-"""HTTP plumbing shared by the two management API shapes: routing, bodies, the envelope.
+"""HTTP plumbing shared by the two management API shapes, on starlette.
 
 Both shapes answer with Cloudflare's envelope, `{success, errors, messages, result,
-result_info?}`. Handlers return a `Result` or raise a `DurableError`; `respond` is the one place
-where errors become envelopes (`DurableError.http_status` and `.code`), so a handler never builds
-an error response itself. Anything else a handler raises is a bug: it is answered with a 500
-envelope and its traceback goes to the terminal, and the server carries on.
+result_info?}`. Handlers take an `ApiRequest` and return a `Result` or raise a `DurableError`;
+the exception handlers from `exception_handlers` are the one place where errors become envelopes
+(`DurableError.http_status` and `.code`, mapped per shape), so a handler never builds an error
+response itself. Anything else a handler raises is a bug: it is answered with a 500 envelope and
+its traceback goes to the terminal, and the server carries on.
+
+Routing is starlette's `Router`/`Route`, on a path where each segment is percent-decoded on its
+own (`routing_path`): an encoded slash (`a%2Fb`) stays inside its segment, so it can never
+change which route matches.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import quote, unquote
+
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from durable.runtime.errors import DurableError, PayloadTooLargeError, ValidationError
 
+from . import DASHBOARD_PATH
+
 ASGIScope = Mapping[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 MAX_BODY_BYTES = 1024 * 1024  # the production limit on params and event payloads
-DASHBOARD_PATH = "/cdn-cgi/explorer/"  # here so the supervisor can print it without the server
+# The path as the client sent it (percent-decoded), kept in the scope for messages.
+REQUEST_PATH_KEY = "durable.request_path"
 
 __all__ = [
     "DASHBOARD_PATH",
     "MAX_BODY_BYTES",
-    "Call",
+    "ASGIScope",
+    "ApiRequest",
+    "EnvelopeResponse",
     "Handler",
     "HttpError",
     "Result",
-    "Router",
+    "api_app",
+    "api_routes",
     "error_envelope",
-    "path_segments",
+    "exception_handlers",
     "read_body",
-    "respond",
-    "send_json",
+    "routing_path",
 ]
 
 
@@ -52,11 +66,11 @@ class HttpError(DurableError):
         message: str,
         *,
         code: int = 10000,
-        headers: list[tuple[bytes, bytes]] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message, code=code)
         self.http_status = http_status
-        self.headers = headers or []
+        self.headers = dict(headers or {})
 
 
 @dataclass
@@ -96,22 +110,13 @@ def _too_large(limit: int) -> str:
     return f"Request body is too large: the limit is {limit // 1024} KiB."
 
 
-@dataclass
-class Call:
-    """One API request as a handler sees it."""
-
-    scope: ASGIScope
-    receive: Receive
-    params: dict[str, str]
-    query: dict[str, str]
-    _body: bytes | None = field(default=None, repr=False)
-
-    @property
-    def method(self) -> str:
-        return str(self.scope.get("method", "GET")).upper()
+class ApiRequest(Request):
+    """One API request as a handler sees it: starlette's, with the API's body and query rules."""
 
     async def body(self) -> bytes:
-        if self._body is None:
+        # Starlette's own body() reads whatever comes; the API refuses a body over the limit
+        # (by its Content-Length, before reading it) with a 413 envelope.
+        if not hasattr(self, "_body"):
             self._body = await read_body(self.receive, self.scope, MAX_BODY_BYTES)
         return self._body
 
@@ -138,8 +143,13 @@ class Call:
             )
         return data
 
+    def arg(self, name: str) -> str | None:
+        """A query parameter; the first of repeated ones wins (starlette's mapping keeps the last)."""
+        values = self.query_params.getlist(name)
+        return values[0] if values else None
+
     def int_query(self, name: str, default: int) -> int:
-        raw = self.query.get(name)
+        raw = self.arg(name)
         if raw is None or raw == "":
             return default
         try:
@@ -151,7 +161,7 @@ class Call:
         return int(number)
 
     def bool_query(self, name: str, default: bool = False) -> bool:
-        raw = self.query.get(name)
+        raw = self.arg(name)
         if raw is None or raw == "":
             return default
         lowered = raw.lower()
@@ -162,74 +172,20 @@ class Call:
         raise ValidationError(f"{name} must be true or false, got {raw!r}")
 
 
-Handler = Callable[[Call], Awaitable[Result]]
-_PARAM = re.compile(r"^\{(\w+)\}$")
+Handler = Callable[[ApiRequest], Awaitable[Result]]
 
 
-class Router:
-    """Routes by path segments; a `{name}` segment captures one (percent-decoded) segment."""
+class EnvelopeResponse(Response):
+    """A JSON envelope, compact and never cached."""
 
-    def __init__(self) -> None:
-        self._routes: list[tuple[tuple[str, ...], dict[str, Handler]]] = []
+    media_type = "application/json; charset=utf-8"
 
-    def add(self, method: str, pattern: str, handler: Handler) -> None:
-        parts = tuple(p for p in pattern.strip("/").split("/") if p)
-        for existing, methods in self._routes:
-            if existing == parts:
-                methods[method] = handler
-                return
-        self._routes.append((parts, {method: handler}))
-
-    def match(self, segments: list[str]) -> tuple[dict[str, Handler], dict[str, str]] | None:
-        """The handlers of the first route whose shape fits, and the captured segments.
-
-        Literal segments win over captures, so `instances/batch` is never taken for an id.
-        """
-        best: tuple[int, dict[str, Handler], dict[str, str]] | None = None
-        for parts, methods in self._routes:
-            if len(parts) != len(segments):
-                continue
-            params: dict[str, str] = {}
-            literals = 0
-            for part, segment in zip(parts, segments, strict=True):
-                capture = _PARAM.match(part)
-                if capture:
-                    params[capture.group(1)] = segment
-                elif part == segment:
-                    literals += 1
-                else:
-                    break
-            else:
-                if best is None or literals > best[0]:
-                    best = (literals, methods, params)
-        return None if best is None else (best[1], best[2])
-
-
-def path_segments(scope: ASGIScope, prefix_segments: int) -> list[str]:
-    """The request path split on `/` *before* percent-decoding, minus the first segments.
-
-    Decoding each segment on its own keeps an encoded slash (`a%2Fb`) inside its segment, so it
-    can never change which route matches. A single trailing slash is ignored (wrangler asks for
-    `…/instances/` when it resolves `latest`).
-    """
-    raw = scope.get("raw_path")
-    if raw:
-        path = raw.decode("latin-1").split("?", 1)[0]
-        parts = [unquote(p, errors="replace") for p in path.split("/")]
-    else:
-        parts = str(scope.get("path", "/")).split("/")
-    parts = parts[1:]  # the empty string before the leading slash
-    if parts and parts[-1] == "":
-        parts.pop()
-    return parts[prefix_segments:]
-
-
-def query_params(scope: ASGIScope) -> dict[str, str]:
-    raw = (scope.get("query_string") or b"").decode("latin-1")
-    result: dict[str, str] = {}
-    for key, value in parse_qsl(raw, keep_blank_values=True):
-        result.setdefault(key, value)  # the first of repeated parameters wins
-    return result
+    def __init__(
+        self, payload: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+    ) -> None:
+        # allow_nan stays on (unlike starlette's JSONResponse), as before the move to starlette.
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        super().__init__(body, status_code, {"cache-control": "no-store", **(headers or {})})
 
 
 def error_envelope(code: int, message: str) -> dict[str, Any]:
@@ -241,57 +197,84 @@ def error_envelope(code: int, message: str) -> dict[str, Any]:
     }
 
 
-def _json_bytes(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+# -- routing ---------------------------------------------------------------------------------
 
 
-async def send_json(
-    send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    body = _json_bytes(payload)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
-                (b"content-length", str(len(body)).encode("ascii")),
-                (b"cache-control", b"no-store"),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+class _SegmentConvertor(Convertor[str]):
+    """One path segment, possibly empty; `routing_path` left only `%` and `/` encoded in it."""
+
+    regex = "[^/]*"
+
+    def convert(self, value: str) -> str:
+        return unquote(value)
+
+    def to_string(self, value: str) -> str:
+        return quote(value, safe="")
 
 
-async def respond(
-    router: Router,
-    scope: ASGIScope,
-    receive: Receive,
-    send: Send,
-    *,
-    prefix_segments: int,
-    error_code: Callable[[DurableError], int] | None = None,
-) -> None:
-    """Route one request and answer it, turning every failure into an error envelope."""
-    try:
-        segments = path_segments(scope, prefix_segments)
-        found = router.match(segments)
-        if found is None:
-            raise HttpError(404, f"No route for {scope.get('path', '/')}.", code=7003)
-        methods, params = found
+register_url_convertor("segment", _SegmentConvertor())
+
+
+def routing_path(scope: ASGIScope) -> str:
+    """The path to route on: each raw segment decoded on its own, `%` and `/` re-encoded.
+
+    Routing on the decoded `path` would let `a%2Fb` become two segments; the raw path would
+    miss `%63lient`. A single trailing slash is ignored (wrangler asks for `…/instances/` when
+    it resolves `latest`).
+    """
+    raw = scope.get("raw_path")
+    if raw:
+        path = "/".join(
+            unquote(part, errors="replace").replace("%", "%25").replace("/", "%2F")
+            if "%" in part
+            else part
+            for part in bytes(raw).decode("latin-1").split("?", 1)[0].split("/")
+        )
+    else:
+        path = str(scope.get("path", "/")).replace("%", "%25")
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    return path
+
+
+class _SegmentPaths:
+    """Hands the wrapped app a scope whose `path` is the `routing_path`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        child = dict(scope)
+        child["path"] = routing_path(scope)
+        child[REQUEST_PATH_KEY] = scope.get("path", "/")
+        await self.app(child, receive, send)
+
+
+class _Endpoint:
+    """The handlers of one path, by method.
+
+    One route per path, open to every method, so that the first route whose *path* fits wins
+    whatever the method (`GET …/instances/batch` is a 405, never the instance "batch"), and a
+    405 lists every method the path has.
+    """
+
+    def __init__(self, handlers: dict[str, Handler]) -> None:
+        self.handlers = handlers
+        self.allowed = ", ".join(sorted(handlers))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = str(scope.get("method", "GET")).upper()
-        handler = methods.get(method) or (methods.get("GET") if method == "HEAD" else None)
+        handler = self.handlers.get(method) or (
+            self.handlers.get("GET") if method == "HEAD" else None
+        )
         if handler is None:
-            allowed = ", ".join(sorted(methods))
             raise HttpError(
                 405,
-                f"Method {method} not allowed here; use {allowed}.",
+                f"Method {method} not allowed here; use {self.allowed}.",
                 code=10405,
-                headers=[(b"allow", allowed.encode("ascii"))],
+                headers={"allow": self.allowed},
             )
-        call = Call(scope, receive, params, query_params(scope))
-        outcome = await handler(call)
+        outcome = await handler(ApiRequest(scope, receive))
         payload: dict[str, Any] = {
             "success": True,
             "errors": [],
@@ -300,19 +283,72 @@ async def respond(
         }
         if outcome.info is not None:
             payload["result_info"] = outcome.info
-        await send_json(send, outcome.status, payload)
-    except DurableError as exc:
+        await EnvelopeResponse(payload, outcome.status)(scope, receive, send)
+
+
+def api_routes(table: Iterable[tuple[str, str, Handler]]) -> list[BaseRoute]:
+    """Starlette routes from `(method, path, handler)`; `{name}` captures one segment.
+
+    Paths with more literal segments come first, so `instances/batch` is never taken for an id.
+    """
+    by_path: dict[str, dict[str, Handler]] = {}
+    for method, path, handler in table:
+        by_path.setdefault(path, {})[method] = handler
+
+    def literals(path: str) -> int:
+        return sum(1 for part in path.split("/") if part and not part.startswith("{"))
+
+    ordered = sorted(by_path, key=literals, reverse=True)  # stable: equal paths keep their order
+    return [Route(path.replace("}", ":segment}"), _Endpoint(by_path[path])) for path in ordered]
+
+
+async def _no_route(scope: Scope, receive: Receive, send: Send) -> None:
+    raise HttpError(404, f"No route for {scope.get(REQUEST_PATH_KEY, scope['path'])}.", code=7003)
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+ErrorCode = Callable[[DurableError], int]
+
+
+def exception_handlers(error_code: ErrorCode | None = None) -> dict[Any, Any]:
+    """Starlette exception handlers turning every failure into an error envelope.
+
+    `error_code` maps an error to the code a shape reports (the explorer's differ from
+    Cloudflare's); by default, the error's own code.
+    """
+
+    async def durable_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DurableError)
         code = error_code(exc) if error_code is not None else exc.code
         headers = exc.headers if isinstance(exc, HttpError) else None
-        await send_json(send, exc.http_status, error_envelope(code, exc.message), headers)
-    except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
-        print(
-            f"✘ [ERROR] {scope.get('method')} {scope.get('path')} failed:",
-            file=sys.stderr,
+        return EnvelopeResponse(error_envelope(code, exc.message), exc.http_status, headers)
+
+    async def bug(request: Request, exc: Exception) -> Response:
+        # A bug must not take the server down: answer, and show the traceback in the terminal.
+        print(f"✘ [ERROR] {request.method} {request.url.path} failed:", file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
+        return EnvelopeResponse(
+            error_envelope(10001, f"Internal error: {type(exc).__name__}: {exc}"), 500
         )
-        traceback.print_exc(file=sys.stderr)
-        await send_json(
-            send,
-            500,
-            error_envelope(10001, f"Internal error: {type(exc).__name__}: {exc}"),
-        )
+
+    return {DurableError: durable_error, Exception: bug}
+
+
+def api_app(
+    routes: Iterable[BaseRoute],
+    *,
+    error_code: ErrorCode | None = None,
+    guard: Callable[[ASGIApp], ASGIApp] | None = None,
+) -> ASGIApp:
+    """One API shape as an ASGI app, to mount at its prefix.
+
+    `guard` wraps the router inside the exception handlers, so its refusals (a `DurableError`)
+    become envelopes like any handler's.
+    """
+    app: ASGIApp = Router(list(routes), redirect_slashes=False, default=_no_route)
+    if guard is not None:
+        app = guard(app)
+    app = ExceptionMiddleware(app, handlers=exception_handlers(error_code))
+    return _SegmentPaths(app)

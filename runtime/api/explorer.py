@@ -16,18 +16,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.routing import BaseRoute
+
 from durable.runtime.errors import DurableError, NotFoundError, ValidationError
 
-from .common import Call, HttpError, Result, Router
+from .common import ApiRequest, HttpError, Result, api_routes
 from .service import Service
 
-__all__ = ["PREFIXES", "error_code", "explorer_router"]
+__all__ = ["PREFIXES", "error_code", "explorer_routes"]
 
-# Mount points as path segments; the longest that matches wins.
-PREFIXES: tuple[tuple[str, ...], ...] = (
-    ("cdn-cgi", "local", "explorer", "api"),
-    ("cdn-cgi", "explorer", "api"),
-)
+# Mount points: the current one, then wrangler 4.86's.
+PREFIXES = ("/cdn-cgi/local/explorer/api", "/cdn-cgi/explorer/api")
 MAX_EXPLORER_PER_PAGE = 100
 
 
@@ -56,18 +55,18 @@ def _details(instance: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def explorer_router(service: Service) -> Router:
-    router = Router()
+def explorer_routes(service: Service) -> list[BaseRoute]:
+    """The explorer API's routes, relative to each of `PREFIXES`."""
 
-    async def list_workflows(call: Call) -> Result:
+    async def list_workflows(request: ApiRequest) -> Result:
         items = [
             {"name": wf.name, "class_name": wf.class_name, "script_name": wf.script_name}
             for wf in service.config.workflows
         ]
         return Result(items, {"count": len(items)})
 
-    async def get_workflow(call: Call) -> Result:
-        workflow = await service.get_workflow(call.params["name"])
+    async def get_workflow(request: ApiRequest) -> Result:
+        workflow = await service.get_workflow(request.path_params["name"])
         return Result(
             {
                 "name": workflow["name"],
@@ -77,19 +76,19 @@ def explorer_router(service: Service) -> Router:
             }
         )
 
-    async def delete_workflow(call: Call) -> Result:
-        return Result(await service.delete_workflow(call.params["name"]))
+    async def delete_workflow(request: ApiRequest) -> Result:
+        return Result(await service.delete_workflow(request.path_params["name"]))
 
-    async def list_instances(call: Call) -> Result:
-        name = call.params["name"]
-        page = call.int_query("page", 1)
-        per_page = call.int_query("per_page", 25)
+    async def list_instances(request: ApiRequest) -> Result:
+        name = request.path_params["name"]
+        page = request.int_query("page", 1)
+        per_page = request.int_query("per_page", 25)
         if not 1 <= per_page <= MAX_EXPLORER_PER_PAGE:
             raise ValidationError(
                 f"per_page: must be between 1 and {MAX_EXPLORER_PER_PAGE}, got {per_page}"
             )
         listed = await service.list_instances(
-            name, status=call.query.get("status") or None, page=page, per_page=per_page
+            name, status=request.arg("status") or None, page=page, per_page=per_page
         )
         counts = (await service.get_workflow(name))["instances"]
         items = [
@@ -105,19 +104,21 @@ def explorer_router(service: Service) -> Router:
         }
         return Result(items, info)
 
-    async def create_instance(call: Call) -> Result:
-        body = await call.json_object()
+    async def create_instance(request: ApiRequest) -> Result:
+        body = await request.json_object()
         created = await service.create_instance(
-            call.params["name"], body.get("id"), body.get("params")
+            request.path_params["name"], body.get("id"), body.get("params")
         )
         return Result({"id": created["id"]})
 
-    async def get_instance(call: Call) -> Result:
-        instance = await service.get_instance(call.params["name"], call.params["id"])
+    async def get_instance(request: ApiRequest) -> Result:
+        instance = await service.get_instance(
+            request.path_params["name"], request.path_params["id"]
+        )
         return Result(_details(instance))
 
-    async def change_status(call: Call) -> Result:
-        body = await call.json_object()
+    async def change_status(request: ApiRequest) -> Result:
+        body = await request.json_object()
         action = body.get("action")
         if not isinstance(action, str) or not action:
             raise ValidationError("action: must be one of pause, resume, restart, terminate")
@@ -128,37 +129,47 @@ def explorer_router(service: Service) -> Router:
             not isinstance(from_step, dict) or not isinstance(from_step.get("name"), str)
         ):
             raise ValidationError("from.name: a step name is required")
-        await service.change_status(call.params["name"], call.params["id"], action, from_step)
-        return Result({"success": True})
-
-    async def send_event(call: Call) -> Result:
-        payload = await call.json(empty=None)
-        await service.send_event(
-            call.params["name"], call.params["id"], call.params["type"], payload
+        await service.change_status(
+            request.path_params["name"], request.path_params["id"], action, from_step
         )
         return Result({"success": True})
 
-    async def delete_batch(call: Call) -> Result:
-        body = await call.json_object()
+    async def send_event(request: ApiRequest) -> Result:
+        payload = await request.json(empty=None)
+        await service.send_event(
+            request.path_params["name"],
+            request.path_params["id"],
+            request.path_params["type"],
+            payload,
+        )
+        return Result({"success": True})
+
+    async def delete_batch(request: ApiRequest) -> Result:
+        body = await request.json_object()
         ids = body.get("instances")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise ValidationError("instances: must be an array of 1 to 100 instance ids")
-        return Result(await service.delete_instances(call.params["name"], ids))
+        return Result(await service.delete_instances(request.path_params["name"], ids))
 
-    async def delete_instance(call: Call) -> Result:
-        outcome = await service.delete_instances(call.params["name"], [call.params["id"]])
+    async def delete_instance(request: ApiRequest) -> Result:
+        outcome = await service.delete_instances(
+            request.path_params["name"], [request.path_params["id"]]
+        )
         if outcome["errors"]:
             raise HttpError(404, outcome["errors"][0]["message"], code=10501)
         return Result({"success": True})
 
-    router.add("GET", "workflows", list_workflows)
-    router.add("GET", "workflows/{name}", get_workflow)
-    router.add("DELETE", "workflows/{name}", delete_workflow)
-    router.add("GET", "workflows/{name}/instances", list_instances)
-    router.add("POST", "workflows/{name}/instances", create_instance)
-    router.add("POST", "workflows/{name}/instances/batch/delete", delete_batch)
-    router.add("GET", "workflows/{name}/instances/{id}", get_instance)
-    router.add("DELETE", "workflows/{name}/instances/{id}", delete_instance)
-    router.add("PATCH", "workflows/{name}/instances/{id}/status", change_status)
-    router.add("POST", "workflows/{name}/instances/{id}/events/{type}", send_event)
-    return router
+    return api_routes(
+        [
+            ("GET", "/workflows", list_workflows),
+            ("GET", "/workflows/{name}", get_workflow),
+            ("DELETE", "/workflows/{name}", delete_workflow),
+            ("GET", "/workflows/{name}/instances", list_instances),
+            ("POST", "/workflows/{name}/instances", create_instance),
+            ("POST", "/workflows/{name}/instances/batch/delete", delete_batch),
+            ("GET", "/workflows/{name}/instances/{id}", get_instance),
+            ("DELETE", "/workflows/{name}/instances/{id}", delete_instance),
+            ("PATCH", "/workflows/{name}/instances/{id}/status", change_status),
+            ("POST", "/workflows/{name}/instances/{id}/events/{type}", send_event),
+        ]
+    )

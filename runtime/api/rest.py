@@ -21,16 +21,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.routing import BaseRoute
+
 from durable.runtime.engine.store import now_ms
 from durable.runtime.errors import DurableError, ValidationError
 
-from .common import Call, HttpError, Result, Router
+from .common import ApiRequest, HttpError, Result, api_routes
+from .pages import page_info
 from .service import MAX_PER_PAGE, Service, iso
 
-__all__ = ["PREFIX_SEGMENTS", "decode_params", "rest_router"]
+__all__ = ["PREFIX", "decode_params", "rest_routes"]
 
-PREFIX_SEGMENTS = 2  # "client", "v4"
-_BASE = "accounts/{account_id}/workflows"
+PREFIX = "/client/v4"
+_BASE = "/accounts/{account_id}/workflows"
 _UNFINISHED = ("queued", "running", "paused", "waitingForPause", "waiting")
 
 
@@ -44,23 +47,13 @@ def decode_params(value: Any) -> Any:
     return value
 
 
-def _page_info(page: int, per_page: int, count: int, total: int) -> dict[str, Any]:
-    return {
-        "page": page,
-        "per_page": per_page,
-        "count": count,
-        "total_count": total,
-        "total_pages": max(1, -(-total // per_page)),
-    }
+def rest_routes(service: Service) -> list[BaseRoute]:
+    """The REST API's routes, relative to `PREFIX`."""
 
-
-def rest_router(service: Service) -> Router:
-    router = Router()
-
-    async def list_workflows(call: Call) -> Result:
-        page = call.int_query("page", 1)
-        per_page = call.int_query("per_page", 50)
-        search = call.query.get("search")
+    async def list_workflows(request: ApiRequest) -> Result:
+        page = request.int_query("page", 1)
+        per_page = request.int_query("per_page", 50)
+        search = request.arg("search")
         if not search:
             listed = await service.list_workflows(page, per_page)
             return Result(listed.items, listed.info)
@@ -70,68 +63,70 @@ def rest_router(service: Service) -> Router:
         everything = await service.list_workflows(1, MAX_PER_PAGE)
         matches = [w for w in everything.items if search.lower() in str(w["name"]).lower()]
         chosen = matches[(page - 1) * per_page : page * per_page]
-        return Result(chosen, _page_info(page, per_page, len(chosen), len(matches)))
+        return Result(chosen, page_info(page, per_page, len(chosen), len(matches)))
 
-    async def get_workflow(call: Call) -> Result:
-        return Result(await service.get_workflow(call.params["name"]))
+    async def get_workflow(request: ApiRequest) -> Result:
+        return Result(await service.get_workflow(request.path_params["name"]))
 
-    async def delete_workflow(call: Call) -> Result:
-        return Result(await service.delete_workflow(call.params["name"]))
+    async def delete_workflow(request: ApiRequest) -> Result:
+        return Result(await service.delete_workflow(request.path_params["name"]))
 
-    async def list_versions(call: Call) -> Result:
-        listed = await service.list_versions(call.params["name"])
+    async def list_versions(request: ApiRequest) -> Result:
+        listed = await service.list_versions(request.path_params["name"])
         return Result(listed.items, listed.info)
 
-    async def get_version(call: Call) -> Result:
-        listed = await service.list_versions(call.params["name"])
+    async def get_version(request: ApiRequest) -> Result:
+        listed = await service.list_versions(request.path_params["name"])
         for version in listed.items:
-            if version["id"] == call.params["version_id"]:
+            if version["id"] == request.path_params["version_id"]:
                 return Result(version)
-        raise HttpError(404, f'Version "{call.params["version_id"]}" not found.', code=10404)
+        raise HttpError(
+            404, f'Version "{request.path_params["version_id"]}" not found.', code=10404
+        )
 
-    async def create_instance(call: Call) -> Result:
-        body = await call.json_object()
+    async def create_instance(request: ApiRequest) -> Result:
+        body = await request.json_object()
         created = await service.create_instance(
-            call.params["name"], body.get("instance_id"), decode_params(body.get("params"))
+            request.path_params["name"], body.get("instance_id"), decode_params(body.get("params"))
         )
         return Result(created)
 
-    async def create_batch(call: Call) -> Result:
-        body = await call.json(empty=None)
+    async def create_batch(request: ApiRequest) -> Result:
+        body = await request.json(empty=None)
         if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
             raise ValidationError(
                 'The request body must be a JSON array of {"instance_id"?, "params"?} objects.'
             )
         items = [(item.get("instance_id"), decode_params(item.get("params"))) for item in body]
-        return Result(await service.create_instances(call.params["name"], items))
+        return Result(await service.create_instances(request.path_params["name"], items))
 
-    async def list_instances(call: Call) -> Result:
+    async def list_instances(request: ApiRequest) -> Result:
         listed = await service.list_instances(
-            call.params["name"],
-            status=call.query.get("status") or None,
-            page=call.int_query("page", 1),
-            per_page=call.int_query("per_page", 25),
-            cursor=call.query.get("cursor") or None,
-            direction=call.query.get("direction") or "desc",
-            date_start=call.query.get("date_start") or None,
-            date_end=call.query.get("date_end") or None,
+            request.path_params["name"],
+            status=request.arg("status") or None,
+            page=request.int_query("page", 1),
+            per_page=request.int_query("per_page", 25),
+            cursor=request.arg("cursor") or None,
+            direction=request.arg("direction") or "desc",
+            date_start=request.arg("date_start") or None,
+            date_end=request.arg("date_end") or None,
         )
         return Result(listed.items, listed.info)
 
-    async def get_instance(call: Call) -> Result:
-        order = call.query.get("order") or "asc"
+    async def get_instance(request: ApiRequest) -> Result:
+        order = request.arg("order") or "asc"
         if order not in ("asc", "desc"):
             raise ValidationError(f'Invalid order "{order}": use asc or desc.')
         details = await service.get_instance(
-            call.params["name"],
-            call.params["id"],
-            simple=call.bool_query("simple"),
+            request.path_params["name"],
+            request.path_params["id"],
+            simple=request.bool_query("simple"),
             order=order,
         )
         return Result(details)
 
-    async def change_status(call: Call) -> Result:
-        body = await call.json_object()
+    async def change_status(request: ApiRequest) -> Result:
+        body = await request.json_object()
         action = body.get("status")
         if not isinstance(action, str) or not action:
             raise ValidationError(
@@ -141,46 +136,48 @@ def rest_router(service: Service) -> Router:
         if from_step is not None and not isinstance(from_step, dict):
             raise ValidationError('"from" must be an object like {"name": "step name"}.')
         result = await service.change_status(
-            call.params["name"], call.params["id"], action, from_step
+            request.path_params["name"], request.path_params["id"], action, from_step
         )
         return Result(result)
 
-    async def send_event(call: Call) -> Result:
-        payload = await call.json(empty=None)
-        name = call.params["name"]
-        instance_id = await service.resolve_id(name, call.params["id"])
-        await service.send_event(name, instance_id, call.params["type"], payload)
+    async def send_event(request: ApiRequest) -> Result:
+        payload = await request.json(empty=None)
+        name = request.path_params["name"]
+        instance_id = await service.resolve_id(name, request.path_params["id"])
+        await service.send_event(name, instance_id, request.path_params["type"], payload)
         return Result({"instanceId": instance_id, "timestamp": iso(now_ms())})
 
-    async def instance_events(call: Call) -> Result:
-        return Result(await service.instance_events(call.params["name"], call.params["id"]))
+    async def instance_events(request: ApiRequest) -> Result:
+        return Result(
+            await service.instance_events(request.path_params["name"], request.path_params["id"])
+        )
 
-    async def get_step(call: Call) -> Result:
-        step_name = call.query.get("name")
+    async def get_step(request: ApiRequest) -> Result:
+        step_name = request.arg("name")
         if not step_name:
             raise ValidationError('Pass the step name with its counter, e.g. "?name=fetch-1".')
-        kind = call.query.get("type") or "step"
-        details = await service.get_instance(call.params["name"], call.params["id"])
+        kind = request.arg("type") or "step"
+        details = await service.get_instance(request.path_params["name"], request.path_params["id"])
         for step in details.get("steps", []):
             if step.get("type") == kind and step.get("name") == step_name:
                 return Result(_step_status(step))
         raise HttpError(404, f'Step "{step_name}" of type {kind} not found.', code=10404)
 
-    async def delete_batch(call: Call) -> Result:
-        body = await call.json_object()
+    async def delete_batch(request: ApiRequest) -> Result:
+        body = await request.json_object()
         ids = body.get("instances")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise ValidationError('The body needs "instances": an array of instance ids.')
-        return Result(await service.delete_instances(call.params["name"], ids))
+        return Result(await service.delete_instances(request.path_params["name"], ids))
 
-    async def terminate_all(call: Call) -> Result:
-        status = call.query.get("status") or None
+    async def terminate_all(request: ApiRequest) -> Result:
+        status = request.arg("status") or None
         if status is not None and status not in _UNFINISHED:
             raise ValidationError(
                 f'Provided status "{status}" is not valid, it must be one of the following: '
                 f"{', '.join(_UNFINISHED)}."
             )
-        name = call.params["name"]
+        name = request.path_params["name"]
         for wanted in (status,) if status else _UNFINISHED:
             while True:
                 listed = await service.list_instances(name, status=wanted, per_page=MAX_PER_PAGE)
@@ -195,22 +192,25 @@ def rest_router(service: Service) -> Router:
                     break
         return Result({"status": "ok"})
 
-    router.add("GET", _BASE, list_workflows)
-    router.add("GET", f"{_BASE}/{{name}}", get_workflow)
-    router.add("DELETE", f"{_BASE}/{{name}}", delete_workflow)
-    router.add("GET", f"{_BASE}/{{name}}/versions", list_versions)
-    router.add("GET", f"{_BASE}/{{name}}/versions/{{version_id}}", get_version)
-    router.add("GET", f"{_BASE}/{{name}}/instances", list_instances)
-    router.add("POST", f"{_BASE}/{{name}}/instances", create_instance)
-    router.add("POST", f"{_BASE}/{{name}}/instances/batch", create_batch)
-    router.add("POST", f"{_BASE}/{{name}}/instances/batch/delete", delete_batch)
-    router.add("PUT", f"{_BASE}/{{name}}/instances/terminate", terminate_all)
-    router.add("GET", f"{_BASE}/{{name}}/instances/{{id}}", get_instance)
-    router.add("PATCH", f"{_BASE}/{{name}}/instances/{{id}}/status", change_status)
-    router.add("GET", f"{_BASE}/{{name}}/instances/{{id}}/step", get_step)
-    router.add("GET", f"{_BASE}/{{name}}/instances/{{id}}/events", instance_events)
-    router.add("POST", f"{_BASE}/{{name}}/instances/{{id}}/events/{{type}}", send_event)
-    return router
+    return api_routes(
+        [
+            ("GET", _BASE, list_workflows),
+            ("GET", f"{_BASE}/{{name}}", get_workflow),
+            ("DELETE", f"{_BASE}/{{name}}", delete_workflow),
+            ("GET", f"{_BASE}/{{name}}/versions", list_versions),
+            ("GET", f"{_BASE}/{{name}}/versions/{{version_id}}", get_version),
+            ("GET", f"{_BASE}/{{name}}/instances", list_instances),
+            ("POST", f"{_BASE}/{{name}}/instances", create_instance),
+            ("POST", f"{_BASE}/{{name}}/instances/batch", create_batch),
+            ("POST", f"{_BASE}/{{name}}/instances/batch/delete", delete_batch),
+            ("PUT", f"{_BASE}/{{name}}/instances/terminate", terminate_all),
+            ("GET", f"{_BASE}/{{name}}/instances/{{id}}", get_instance),
+            ("PATCH", f"{_BASE}/{{name}}/instances/{{id}}/status", change_status),
+            ("GET", f"{_BASE}/{{name}}/instances/{{id}}/step", get_step),
+            ("GET", f"{_BASE}/{{name}}/instances/{{id}}/events", instance_events),
+            ("POST", f"{_BASE}/{{name}}/instances/{{id}}/events/{{type}}", send_event),
+        ]
+    )
 
 
 def _step_status(step: dict[str, Any]) -> dict[str, Any]:

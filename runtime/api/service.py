@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,8 @@ from durable.runtime.errors import (
     WorkflowNotFoundError,
 )
 from durable.runtime.rules import MAX_BATCH, STATUSES, validate_event_type, validate_instance_id
+
+from .pages import Page, page_info
 
 if TYPE_CHECKING:
     from durable.runtime.engine.scheduler import Engine
@@ -56,12 +57,6 @@ def parse_iso_ms(value: str, what: str) -> int:
 def stable_id(*parts: str) -> str:
     """A UUID that stays the same for the same workflow (Cloudflare gives workflows ids)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "durable:" + ":".join(parts)))
-
-
-@dataclass
-class Page:
-    items: list[dict[str, Any]]
-    info: dict[str, Any]
 
 
 class Service:
@@ -111,7 +106,7 @@ class Service:
         names = list(self.config.workflow_names)
         chosen = names[(page - 1) * per_page : page * per_page]
         items = [await self._workflow_object(name, stamps, counts=True) for name in chosen]
-        return Page(items, _page_info(page, per_page, len(items), len(names)))
+        return Page(items, page_info(page, per_page, len(items), len(names)))
 
     async def get_workflow(self, name: str) -> dict[str, Any]:
         return await self._workflow_object(name, await self.store.workflow_rows(), counts=True)
@@ -126,7 +121,7 @@ class Service:
             "created_on": iso(stamps[0]),
             "modified_on": iso(stamps[1]),
         }
-        return Page([version], _page_info(1, 1, 1, 1))
+        return Page([version], page_info(1, 1, 1, 1))
 
     async def delete_workflow(self, name: str) -> dict[str, Any]:
         """Delete every instance of the workflow; the workflow itself comes from the config."""
@@ -252,7 +247,7 @@ class Service:
             total = await self.store.count_instances(
                 workflow, status=status, created_from_ms=created_from, created_to_ms=created_to
             )
-            info = _page_info(page, per_page, len(items), total)
+            info = page_info(page, per_page, len(items), total)
             info["cursor"] = next_cursor
         return Page(items, info)
 
@@ -440,16 +435,6 @@ def _paging(page: int, per_page: int) -> tuple[int, int]:
             f"{MAX_OFFSET // per_page + 1}. Ask for a smaller page number."
         )
     return page, per_page
-
-
-def _page_info(page: int, per_page: int, count: int, total: int) -> dict[str, Any]:
-    return {
-        "page": page,
-        "per_page": per_page,
-        "count": count,
-        "total_count": total,
-        "total_pages": max(1, -(-total // per_page)),
-    }
 
 
 def _encode_cursor(pk: int) -> str:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from durable.runtime.api.pages import Page
 from durable.runtime.errors import NotFoundError
 
 __all__ = [
@@ -46,14 +47,6 @@ FINISHED_STATUSES = ("complete", "errored", "terminated")
 # `--wait` waits through a sleep or a retry back-off that ends within this horizon (it covers
 # the default retry schedule: 10 + 20 + 40 + 80 + 160 s) and reports anything longer.
 WAIT_THROUGH_MS = 5 * 60 * 1000
-
-
-@dataclass
-class Page:
-    """One page of a list call: the `result` items and the `result_info` of the envelope."""
-
-    items: list[dict[str, Any]]
-    info: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,7 @@ class ServiceClient(ManagementClient):
                 self._lock = None
 
     @staticmethod
-    def _page(page: Any) -> Page:
+    def _page(page: Page) -> Page:
         return Page(list(page.items), dict(page.info))
 
     def list_workflows(self, *, page: int = 1, per_page: int | None = None) -> Page:

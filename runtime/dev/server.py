@@ -7,7 +7,10 @@
     /cdn-cgi/… (anything else)           404, as the path is reserved on Cloudflare too
     everything else                      the Worker's fetch handler
 
-The management surfaces are guarded here, in one place (`check_management_access`): a `Host`
+Routing is starlette's: a `Mount` per surface, and the Worker as the router's default, so every
+path no surface claims reaches the user's fetch handler. The management surfaces are guarded
+here, in one place (`ManagementGuard`, a middleware inside each surface's exception handlers,
+so a refusal is an envelope like any other error): a `Host`
 that is not a loopback name (or the `--ip` given) is refused with 403, which defeats DNS
 rebinding; a mutating request with a non-loopback `Origin` is refused with 403, which stops other
 web pages from driving the API through the user's browser; with `--api-token` a bearer token is
@@ -28,19 +31,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.responses import RedirectResponse
+from starlette.routing import Mount, Route, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from durable.runtime.api import explorer as api_explorer
 from durable.runtime.api import rest as api_rest
 from durable.runtime.api.common import (
     DASHBOARD_PATH,
-    ASGIScope,
     HttpError,
-    Receive,
-    Router,
-    Send,
-    error_envelope,
+    api_app,
+    exception_handlers,
     read_body,
-    respond,
-    send_json,
 )
 from durable.runtime.api.service import Service
 from durable.runtime.bindings.env import Env
@@ -53,12 +58,14 @@ __all__ = [
     "DASHBOARD_DIR",
     "DASHBOARD_PATH",
     "DevApp",
+    "ManagementGuard",
     "ServerSettings",
     "call_fetch_handler",
     "check_management_access",
 ]
 
-DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboard"
+# runtime/dashboard/, next to this subpackage (package data of durable.runtime).
+DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard"
 # Cloudflare accepts request bodies up to 100 MB on the Free and Pro plans.
 FETCH_BODY_LIMIT = 100 * 1024 * 1024
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -73,13 +80,6 @@ class ServerSettings:
     log_requests: bool = True
 
 
-def _header(scope: ASGIScope, name: bytes) -> str | None:
-    for key, value in scope.get("headers") or []:
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
 def _host_name(host: str) -> str:
     """`[::1]:8787` → `::1`, `localhost:8787` → `localhost` (lower-cased)."""
     host = host.strip().lower()
@@ -89,11 +89,12 @@ def _host_name(host: str) -> str:
 
 
 def check_management_access(
-    scope: ASGIScope, settings: ServerSettings, *, needs_token: bool = True
+    scope: Scope, settings: ServerSettings, *, needs_token: bool = True
 ) -> None:
     """Raise an HttpError (403/401) unless the request may use a management route."""
     allowed = _LOOPBACK_NAMES | {settings.ip.lower().strip("[]")}
-    host = _header(scope, b"host")
+    headers = Headers(scope=scope)
+    host = headers.get("host")
     if host is not None and _host_name(host) not in allowed:
         raise HttpError(
             403,
@@ -102,7 +103,7 @@ def check_management_access(
             code=10000,
         )
     method = str(scope.get("method", "GET")).upper()
-    origin = _header(scope, b"origin")
+    origin = headers.get("origin")
     if origin is not None and method in _MUTATING:
         try:
             origin_host = urlsplit(origin).hostname or ""
@@ -116,7 +117,7 @@ def check_management_access(
                 code=10000,
             )
     if needs_token and settings.api_token is not None:
-        given = _header(scope, b"authorization") or ""
+        given = headers.get("authorization") or ""
         expected = f"Bearer {settings.api_token}"
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise HttpError(
@@ -124,8 +125,26 @@ def check_management_access(
                 "Authentication error: this server was started with --api-token; send "
                 '"Authorization: Bearer <token>".',
                 code=10000,
-                headers=[(b"www-authenticate", b'Bearer realm="durable"')],
+                headers={"www-authenticate": 'Bearer realm="durable"'},
             )
+
+
+class ManagementGuard:
+    """Middleware: `check_management_access` before every request of a management surface.
+
+    starlette's `TrustedHostMiddleware` does not fit: it answers 400 in plain text, refuses a
+    request with no Host at all, and reads `[::1]:8787` as the host "[". The rule here is one
+    function, so the Origin rule and the token sit next to the Host rule.
+    """
+
+    def __init__(self, app: ASGIApp, settings: ServerSettings, *, needs_token: bool = True):
+        self.app = app
+        self.settings = settings
+        self.needs_token = needs_token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        check_management_access(scope, self.settings, needs_token=self.needs_token)
+        await self.app(scope, receive, send)
 
 
 async def call_fetch_handler(handler: Any, request: Request, env: Env | None) -> Any:
@@ -165,24 +184,6 @@ def _positional_count(func: Any) -> int:
     )
 
 
-async def _send_text(
-    send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    body = text.encode("utf-8")
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain;charset=UTF-8"),
-                (b"content-length", str(len(body)).encode("ascii")),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
 @dataclass
 class DevApp:
     """The ASGI application of one worker process."""
@@ -194,12 +195,38 @@ class DevApp:
     load_error: str | None = None  # set when the user's code failed to load (degraded mode)
 
     def __post_init__(self) -> None:
-        self._rest: Router = api_rest.rest_router(self.service)
-        self._explorer: Router = api_explorer.explorer_router(self.service)
-        self._static: Any = None
+        settings = self.settings
+
+        def guarded(app: ASGIApp) -> ASGIApp:
+            return ManagementGuard(app, settings)
+
+        rest = api_app(api_rest.rest_routes(self.service), guard=guarded)
+        explorer = api_app(
+            api_explorer.explorer_routes(self.service),
+            error_code=api_explorer.error_code,
+            guard=guarded,
+        )
+        # The dashboard's files need no token: they hold no data (the API calls they make do).
+        # starlette's own handler answers a StaticFiles 404/405 in plain text.
+        dashboard = ExceptionMiddleware(
+            ManagementGuard(_Dashboard(settings.dashboard_dir), settings, needs_token=False),
+            handlers=exception_handlers(),
+        )
+        reserved = api_app([])  # the rest of /cdn-cgi/ is reserved on Cloudflare too: 404
+        routes: list[Any] = [Mount(api_rest.PREFIX, rest), Route(api_rest.PREFIX, rest)]
+        for prefix in api_explorer.PREFIXES:
+            routes += [Mount(prefix, explorer), Route(prefix, explorer)]
+        dashboard_root = DASHBOARD_PATH.rstrip("/")
+        routes += [
+            Mount(dashboard_root, dashboard),
+            Route(dashboard_root, dashboard),
+            Mount("/cdn-cgi", reserved),
+            Route("/cdn-cgi", reserved),
+        ]
+        self._router = Router(routes, redirect_slashes=False, default=self._fetch)
         self._fetch_missing_reported = False
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
         if kind == "lifespan":
             await self._lifespan(receive, send)
@@ -207,25 +234,7 @@ class DevApp:
         if kind != "http":  # websockets are not emulated: refuse the handshake
             await send({"type": "websocket.close", "code": 1003})
             return
-        segments = str(scope.get("path", "/")).split("/")[1:]
-        try:
-            if segments[:2] == ["client", "v4"]:
-                check_management_access(scope, self.settings)
-                await respond(
-                    self._rest,
-                    scope,
-                    receive,
-                    send,
-                    prefix_segments=api_rest.PREFIX_SEGMENTS,
-                )
-            elif segments and segments[0] == "cdn-cgi":
-                await self._cdn_cgi(scope, receive, send, segments)
-            else:
-                await self._fetch(scope, receive, send)
-        except HttpError as exc:
-            await send_json(
-                send, exc.http_status, error_envelope(exc.code, exc.message), exc.headers
-            )
+        await self._router(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -236,70 +245,7 @@ class DevApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _cdn_cgi(
-        self, scope: dict[str, Any], receive: Receive, send: Send, segments: list[str]
-    ) -> None:
-        for prefix in api_explorer.PREFIXES:
-            if tuple(segments[: len(prefix)]) == prefix:
-                check_management_access(scope, self.settings)
-                await respond(
-                    self._explorer,
-                    scope,
-                    receive,
-                    send,
-                    prefix_segments=len(prefix),
-                    error_code=api_explorer.error_code,
-                )
-                return
-        if segments[:2] == ["cdn-cgi", "explorer"]:
-            check_management_access(scope, self.settings, needs_token=False)
-            await self._dashboard(scope, receive, send)
-            return
-        raise HttpError(404, f"No route for {scope.get('path')}.", code=7003)
-
-    async def _dashboard(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        if scope.get("path") == DASHBOARD_PATH.rstrip("/"):
-            # Relative asset URLs in index.html need the trailing slash.
-            query = scope.get("query_string") or b""
-            location = DASHBOARD_PATH + (f"?{query.decode('latin-1')}" if query else "")
-            await _send_text(send, 308, "", [(b"location", location.encode("latin-1"))])
-            return
-        if not self.settings.dashboard_dir.is_dir():
-            await _send_text(send, 404, "Not Found")
-            return
-        from starlette.exceptions import HTTPException  # only paid for when used
-
-        if self._static is None:
-            from starlette.staticfiles import StaticFiles
-
-            self._static = StaticFiles(
-                directory=self.settings.dashboard_dir, html=True, check_dir=False
-            )
-        child = dict(scope)
-        child["root_path"] = str(scope.get("root_path", "")) + DASHBOARD_PATH.rstrip("/")
-        child["path"] = str(scope.get("root_path", "")) + str(scope.get("path", ""))
-
-        async def guarded_send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message = dict(message)
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-frame-options", b"DENY"),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"cache-control", b"no-cache"),
-                ]
-            await send(message)
-
-        try:
-            await self._static(child, receive, guarded_send)
-        except HTTPException as exc:  # StaticFiles signals 404/405 by raising
-            extra = [
-                (k.lower().encode("latin-1"), v.encode("latin-1"))
-                for k, v in (exc.headers or {}).items()
-            ]
-            await _send_text(send, exc.status_code, exc.detail or "", extra)
-
-    async def _fetch(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def _fetch(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         method = str(scope.get("method", "GET"))
         status = 500
@@ -322,7 +268,7 @@ class DevApp:
             )
 
     async def _run_fetch(
-        self, scope: dict[str, Any], receive: Receive
+        self, scope: Scope, receive: Receive
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         body = await read_body(receive, scope, FETCH_BODY_LIMIT)
         if self.load_error is not None:
@@ -351,6 +297,41 @@ class DevApp:
             traceback.print_exception(exc, file=sys.stderr)
             sys.stderr.flush()
             return _plain(500, f"Internal Server Error\n\n{type(exc).__name__}: {exc}\n")
+
+
+class _Dashboard:
+    """The dashboard's static files, with headers that keep it out of other pages' frames."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._static: Any = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("path") == DASHBOARD_PATH.rstrip("/"):
+            # Relative asset URLs in index.html need the trailing slash.
+            query = bytes(scope.get("query_string") or b"").decode("latin-1")
+            location = DASHBOARD_PATH + (f"?{query}" if query else "")
+            await RedirectResponse(location, status_code=308)(scope, receive, send)
+            return
+        if not self.directory.is_dir():
+            raise HTTPException(404)
+        if self._static is None:
+            from starlette.staticfiles import StaticFiles  # only paid for when used
+
+            self._static = StaticFiles(directory=self.directory, html=True, check_dir=False)
+
+        async def framed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-frame-options", b"DENY"),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"cache-control", b"no-cache"),
+                ]
+            await send(message)
+
+        await self._static(scope, receive, framed_send)
 
 
 def _plain(status: int, text: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from durable.runtime import __version__
-from durable.runtime.api.common import DASHBOARD_PATH
+from durable.runtime.api import DASHBOARD_PATH
 from durable.runtime.config import ProjectConfig, load_config, persist_dir_for
 from durable.runtime.errors import DurableError
 
