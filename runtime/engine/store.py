@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from durable.runtime.errors import StoreError
+from durable.runtime.states import FINISHED, StepState
 
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -39,7 +40,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("durable.store")
 
 STORE_FILENAME = "durable.sqlite3"
-FINISHED = ("complete", "errored", "terminated")
+
+
+def _sql_set(values: Iterable[str]) -> str:
+    """An SQL list of string literals, sorted so the statement text stays the same."""
+    return "(" + ", ".join(f"'{v}'" for v in sorted(values)) + ")"
+
+
+# The state sets as SQL, built from the enums so that SQL and Python cannot disagree.
+_FINISHED_SQL = _sql_set(FINISHED)
+_TIMED_STEP_SQL = _sql_set((StepState.WAITING, StepState.RETRYING))
 
 
 def now_ms() -> int:
@@ -51,7 +61,7 @@ class InstanceRow:
     pk: int
     workflow: str
     id: str
-    status: str
+    status: str  # an InstanceStatus
     params: str | None
     output: str | None
     error: str | None
@@ -72,11 +82,11 @@ class InstanceRow:
 @dataclass(slots=True)
 class StepRow:
     instance_pk: int
-    kind: str  # "step" | "sleep" | "waitForEvent"
+    kind: str  # a StepKind
     name: str
     count: int
     seq: int
-    status: str  # "running" | "retrying" | "waiting" | "complete" | "errored"
+    status: str  # a StepState
     config: str | None
     output: str | None
     error: str | None
@@ -349,7 +359,7 @@ class Store:
         """Move the open timers of an instance later, by the time it spent paused."""
         self._statement(
             "UPDATE steps SET wake_ms = wake_ms + ? WHERE instance_pk = ? AND wake_ms IS NOT NULL "
-            "AND status IN ('waiting', 'retrying')",
+            f"AND status IN {_TIMED_STEP_SQL}",
             (delta_ms, pk),
         )
 
@@ -493,7 +503,7 @@ class Store:
     async def unfinished_instances(self) -> list[InstanceRow]:
         rows = await self._fetch(
             f"SELECT {', '.join(_INSTANCE_COLS)} FROM instances "
-            "WHERE status NOT IN ('complete', 'errored', 'terminated') ORDER BY pk"
+            f"WHERE status NOT IN {_FINISHED_SQL} ORDER BY pk"
         )
         return [InstanceRow(*row) for row in rows]
 
