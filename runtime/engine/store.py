@@ -441,12 +441,6 @@ class Store:
         )
         return InstanceRow(*rows[0]) if rows else None
 
-    async def get_instance_by_pk(self, pk: int) -> InstanceRow | None:
-        rows = await self._fetch(
-            f"SELECT {', '.join(_INSTANCE_COLS)} FROM instances WHERE pk = ?", (pk,)
-        )
-        return InstanceRow(*rows[0]) if rows else None
-
     async def latest_instance(self, workflow: str) -> InstanceRow | None:
         rows = await self._fetch(
             f"SELECT {', '.join(_INSTANCE_COLS)} FROM instances WHERE workflow = ? ORDER BY pk DESC LIMIT 1",
