@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from durable.runtime.errors import DurableError, PayloadTooLargeError, ValidationError
+from durable.runtime.errors import HttpError as HttpError
 
 ASGIScope = Mapping[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -41,22 +42,6 @@ __all__ = [
     "respond",
     "send_json",
 ]
-
-
-class HttpError(DurableError):
-    """An HTTP-level refusal (unknown route, wrong method, auth): status and code given here."""
-
-    def __init__(
-        self,
-        http_status: int,
-        message: str,
-        *,
-        code: int = 10000,
-        headers: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        super().__init__(message, code=code)
-        self.http_status = http_status
-        self.headers = headers or []
 
 
 @dataclass

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from durable.runtime.durations import YEAR_MS, parse_duration, retry_delay_ms
+from durable.runtime.errors import StepFailedError as StepFailedError
 from durable.runtime.errors import ValidationError, WorkflowFatalError, WorkflowTimeoutError
 from durable.runtime.rules import validate_event_type
 from durable.runtime.states import Backoff
@@ -45,18 +46,6 @@ CONFIG_DOCS = "See https://developers.cloudflare.com/workflows/build/sleeping-an
 class Park(BaseException):
     """Unwinds `run()` when an instance leaves memory (long wait, pause). Not an Exception, so
     a user's `except Exception` does not swallow it."""
-
-
-class StepFailedError(Exception):
-    """A failed step's error as `run()` sees it, for types that do not cross the boundary.
-
-    On Cloudflare only TypeError, ValueError and NonRetryableError keep their type when a step
-    fails; anything else arrives as a generic exception. `name` keeps the original type's name.
-    """
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}" if message else name)
-        self.name = name
 
 
 def raise_step_error(error: dict[str, str]) -> None:

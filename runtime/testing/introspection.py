@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Self
 from durable.runtime.engine.execution import raise_step_error
 from durable.runtime.engine.serialization import decode
 from durable.runtime.errors import ConflictError, NotFoundError
+from durable.runtime.errors import UnexpectedStatusError as UnexpectedStatusError
 from durable.runtime.rules import validate_instance_id
 from durable.runtime.states import FINISHED, InstanceStatus
 from durable.runtime.worker.jsdict import JsDict
@@ -245,10 +246,6 @@ class WorkflowInstanceIntrospector:
     waitForStatus = wait_for_status  # noqa: N815
     getOutput = get_output  # noqa: N815
     getError = get_error  # noqa: N815
-
-
-class UnexpectedStatusError(AssertionError):
-    """`wait_for_status` saw the instance finish with another status."""
 
 
 def _error_suffix(row: InstanceRow) -> str:
