@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from durable.runtime.config import ProjectConfig
 from durable.runtime.engine.serialization import decode_for_api, encode_input
-from durable.runtime.engine.store import InstanceRow, StepRow, Store, now_ms
+from durable.runtime.engine.store import InstanceRow, StepRow, StoreQueries, now_ms
 from durable.runtime.errors import (
     ConflictError,
     InstanceNotFoundError,
@@ -75,7 +75,7 @@ class Page:
 
 
 class Service:
-    def __init__(self, config: ProjectConfig, store: Store, engine: Engine | None) -> None:
+    def __init__(self, config: ProjectConfig, store: StoreQueries, engine: Engine | None) -> None:
         # The engine is passed in, never imported here: the CLI with no server uses this
         # service without paying for the engine's import.
         self.config = config
