@@ -74,7 +74,7 @@ def check_creates(
     if not items:
         raise ValidationError("Create at least 1 instance.")
     if len(items) > MAX_BATCH:
-        raise ValidationError(f"Create at most {MAX_BATCH} instances at a time, got {len(items)}.")
+        raise ValidationError(f"Create at most {MAX_BATCH} instances, got {len(items)}.")
     prepared: list[CreateRequest] = []
     for instance_id, params in items:
         encoded = encode_params({} if params is None else params)

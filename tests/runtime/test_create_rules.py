@@ -28,7 +28,7 @@ BAD: list[tuple[str, list[tuple[str | None, Any]], type[Exception], str]] = [
         "too many",
         [(None, None)] * 101,
         ValidationError,
-        "Create at most 100 instances at a time, got 101.",
+        "Create at most 100 instances, got 101.",
     ),
     ("bad id", [("ok", None), ("-bad", None)], ValidationError, "Invalid instance id '-bad'"),
     ("params too big", [("a", {"x": "y" * (1024 * 1024)})], PayloadTooLargeError, ""),
