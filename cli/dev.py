@@ -22,10 +22,8 @@ DEFAULT_PORT = 8787
 
 def _root_options(ctx: typer.Context) -> Any:
     """The global options given before `dev` (None when run outside the `durable` group)."""
-    try:
-        from .common import options
-    except ImportError:  # pragma: no cover - the shared CLI module is being rewritten
-        return None
+    from .common import options
+
     try:
         return options(ctx)
     except Exception:  # noqa: BLE001 - a missing context must not stop the server

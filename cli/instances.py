@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from durable.runtime.states import StepType
+
 from .common import (
     JsonOpt,
     PageOpt,
@@ -31,7 +33,8 @@ app = typer.Typer(help="Manage Workflow instances.", no_args_is_help=True, rich_
 
 
 class Status(StrEnum):
-    """The statuses an instance list can be filtered by."""
+    """The statuses an instance list can be filtered by: `states.LISTABLE`, spelled out because
+    typer needs a class it can read choices from (tests/test_states.py keeps the two equal)."""
 
     queued = "queued"
     running = "running"
@@ -41,12 +44,6 @@ class Status(StrEnum):
     complete = "complete"
     waiting = "waiting"
     waitingForPause = "waitingForPause"
-
-
-class StepType(StrEnum):
-    do = "do"
-    sleep = "sleep"
-    waitForEvent = "waitForEvent"
 
 
 InstanceArg = Annotated[

@@ -23,17 +23,18 @@ from rich.table import Table
 from rich.text import Text
 
 from durable.runtime.client.base import next_retry, parse_iso, pending_wait
+from durable.runtime.states import InstanceStatus, StepKind
 
-STATUS_LABELS = {
-    "complete": "✅ Completed",
-    "errored": "❌ Errored",
-    "unknown": "❓ Unknown",
-    "paused": "⏸️ Paused",
-    "queued": "⌛ Queued",
-    "running": "▶ Running",
-    "terminated": "🚫 Terminated",
-    "waiting": "⏰ Waiting",
-    "waitingForPause": "⏱️ Waiting for Pause",
+STATUS_LABELS: dict[str, str] = {
+    InstanceStatus.COMPLETE: "✅ Completed",
+    InstanceStatus.ERRORED: "❌ Errored",
+    InstanceStatus.UNKNOWN: "❓ Unknown",
+    InstanceStatus.PAUSED: "⏸️ Paused",
+    InstanceStatus.QUEUED: "⌛ Queued",
+    InstanceStatus.RUNNING: "▶ Running",
+    InstanceStatus.TERMINATED: "🚫 Terminated",
+    InstanceStatus.WAITING: "⏰ Waiting",
+    InstanceStatus.WAITING_FOR_PAUSE: "⏱️ Waiting for Pause",
 }
 TRIGGER_LABELS = {
     "api": "🌎 API",
@@ -41,11 +42,11 @@ TRIGGER_LABELS = {
     "cron": "⌛ Cron",
     "event": "📩 Event",
 }
-STEP_TYPE_LABELS = {
-    "step": "🎯 Step",
-    "sleep": "💤 Sleeping",
+STEP_TYPE_LABELS: dict[str, str] = {
+    StepKind.STEP: "🎯 Step",
+    StepKind.SLEEP: "💤 Sleeping",
     "termination": "🚫 Termination",
-    "waitForEvent": "👀 Waiting for event",
+    StepKind.WAIT_FOR_EVENT: "👀 Waiting for event",
 }
 TRUNCATED = "[...output truncated]"
 

@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 
 from .errors import ValidationError
+from .states import Backoff
 
 _UNIT_MS: dict[str, float] = {
     "ms": 1,
@@ -82,6 +83,22 @@ def _bounded(ms: float, value: object, what: str) -> int:
             f"Invalid {what} {shown}: it is too long (the limit is {MAX_DURATION_MS} ms)."
         )
     return int(ms)
+
+
+def retry_delay_ms(delay_ms: int, backoff: str, failures: int) -> int:
+    """The wait before the attempt that follows the `failures`-th failed one.
+
+    Cloudflare's back-off: constant d, linear d·n, exponential d·2^(n−1) (also for an unknown
+    name, as exponential is the default). Capped so a deadline fits the store's 64-bit integers
+    whatever limit and delay a step gives.
+    """
+    if backoff == Backoff.CONSTANT:
+        delay = delay_ms
+    elif backoff == Backoff.LINEAR:
+        delay = delay_ms * failures
+    else:
+        delay = delay_ms * 2 ** (failures - 1)
+    return int(min(delay, MAX_DURATION_MS))
 
 
 def format_ms(ms: float) -> str:

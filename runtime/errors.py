@@ -1,26 +1,50 @@
-"""Every error `durable` reports, modelled once.
+"""Every exception `durable` defines, in one tree.
 
-Two families live here:
+The hierarchy, drawn as httpx draws its own:
 
     DurableError                 a mistake or failure reported to the *user of durable*
     ├── ConfigError              wrangler.toml / wrangler.jsonc is missing or wrong
     ├── UserCodeError            the Worker's `main` module cannot be imported or is incomplete
     ├── ValidationError          a bad argument: instance id, JSON, duration, payload size … (400)
+    │   └── PayloadTooLargeError     over the 1 MiB limit (413)
     ├── NotFoundError            unknown workflow, instance or step (404)
+    │   ├── WorkflowNotFoundError
+    │   └── InstanceNotFoundError
     ├── ConflictError            the request clashes with the current state (409)
+    │   └── DevServerRunningError    another `durable dev` serves this persist dir
     ├── StoreError               the SQLite store cannot be opened, is corrupt or too new
-    └── ApiError                 a management API answered with an error envelope
+    ├── ListenError              `durable dev` cannot listen on the address (port in use …)
+    ├── HttpError                the dev server refuses a request at the HTTP level (route, auth)
+    ├── TransportError           a management client got no answer: could not connect, the
+    │                            connection broke or timed out, the answer was not HTTP
+    └── ApiError                 a management API answered, with an error envelope
 
     WorkflowError                raised *inside user code* with Cloudflare's semantics
     ├── WorkflowTimeoutError     a step attempt or a wait_for_event timed out (catchable)
     └── WorkflowFatalError       the instance cannot go on (step limit, unserialisable output)
+    NonRetryableError            user code raises it in a step: fail now, no retries
+    StepFailedError              a failed step's error as `run()` sees it (type not kept)
+
+    IntrospectionError           durable.testing's introspection API used against its rules
+    AssertionError               (durable.testing: failures a test reports)
+    ├── DeterminismError         `run()` does not replay onto its own history
+    └── UnexpectedStatusError    `wait_for_status` saw the instance finish otherwise
+
+    OSError                      (as the standard library's own I/O errors)
+    ├── LoopbackError            the loopback client's exchange failed or was not HTTP/1.x
+    └── HttpStatusError          `Response.raise_for_status()` in user code (as pyodide.http)
 
 Each DurableError carries a message that says how to fix things, the numeric code the
 Cloudflare REST API uses for the same failure, and the HTTP status the management API answers
 with. The CLI turns them into one line on stderr and exit code 1; the server into an envelope.
+A module that raises one of these may import it from where it used to live; this module is
+where each is defined. Only private control-flow signals (the engine's `Park`, a
+BaseException) live elsewhere.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class DurableError(Exception):
@@ -131,6 +155,40 @@ class StoreError(DurableError):
     http_status = 500
 
 
+class DevServerRunningError(ConflictError):
+    """Another `durable dev` already serves this persist dir."""
+
+
+class ListenError(DurableError):
+    """The address cannot be listened on (port in use, address not on this machine)."""
+
+
+class HttpError(DurableError):
+    """An HTTP-level refusal (unknown route, wrong method, auth): status and code given here."""
+
+    def __init__(
+        self,
+        http_status: int,
+        message: str,
+        *,
+        code: int = 10000,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.http_status = http_status
+        self.headers = dict(headers or {})
+
+
+class TransportError(DurableError):
+    """A management client got no answer from the server it talks to.
+
+    Distinct from ApiError: nothing was answered, so retrying or starting the server may help,
+    and there is no Cloudflare error code. The message says what to check.
+    """
+
+    http_status = 502  # what a gateway answers when the server behind it does not
+
+
 class ApiError(DurableError):
     """A management API (local or Cloudflare) answered with an error."""
 
@@ -152,3 +210,55 @@ class WorkflowTimeoutError(WorkflowError):
 
 class WorkflowFatalError(WorkflowError):
     """The instance cannot continue; ends it `errored` even if caught (Cloudflare semantics)."""
+
+
+class NonRetryableError(Exception):
+    """Raised in a step to fail it at once, without further retries."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+
+
+class StepFailedError(Exception):
+    """A failed step's error as `run()` sees it, for types that do not cross the boundary.
+
+    On Cloudflare only TypeError, ValueError and NonRetryableError keep their type when a step
+    fails; anything else arrives as a generic exception. `name` keeps the original type's name.
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}" if message else name)
+        self.name = name
+
+
+# --- durable.testing ---------------------------------------------------------------------------
+
+
+class IntrospectionError(Exception):
+    """The introspection API was used against its rules (a double mock, a second session …)."""
+
+
+class DeterminismError(AssertionError):
+    """`run()` does not replay onto its own history (see `durable.testing.replay`)."""
+
+
+class UnexpectedStatusError(AssertionError):
+    """`wait_for_status` saw the instance finish with another status."""
+
+
+# --- I/O, shaped as the standard library's ----------------------------------------------------
+
+
+class LoopbackError(OSError):
+    """The server could not be reached, or its answer was not HTTP/1.x."""
+
+
+class HttpStatusError(OSError):
+    """Raised by `Response.raise_for_status()` for a 4xx/5xx status (as in pyodide.http)."""
+
+    def __init__(self, status: int, status_text: str, url: str) -> None:
+        kind = "Client" if status < 500 else "Server"
+        super().__init__(f"{status} {kind} Error: {status_text} for url: {url}")
+        self.status = status
+        self.status_text = status_text
+        self.url = url

@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from durable.runtime.errors import DurableError, PayloadTooLargeError, ValidationError
+from durable.runtime.errors import HttpError as HttpError
 
 from . import DASHBOARD_PATH
 
@@ -55,22 +56,6 @@ __all__ = [
     "read_body",
     "routing_path",
 ]
-
-
-class HttpError(DurableError):
-    """An HTTP-level refusal (unknown route, wrong method, auth): status and code given here."""
-
-    def __init__(
-        self,
-        http_status: int,
-        message: str,
-        *,
-        code: int = 10000,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message, code=code)
-        self.http_status = http_status
-        self.headers = dict(headers or {})
 
 
 @dataclass

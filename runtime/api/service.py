@@ -16,24 +16,34 @@ from typing import TYPE_CHECKING, Any
 
 from durable.runtime.config import ProjectConfig
 from durable.runtime.engine.serialization import decode_for_api, encode_input
-from durable.runtime.engine.store import InstanceRow, StepRow, Store, now_ms
+from durable.runtime.engine.store import InstanceRow, StepRow, StoreQueries, now_ms
 from durable.runtime.errors import (
     ConflictError,
     InstanceNotFoundError,
     ValidationError,
     WorkflowNotFoundError,
 )
-from durable.runtime.rules import MAX_BATCH, STATUSES, validate_event_type, validate_instance_id
+from durable.runtime.rules import (
+    MAX_BATCH,
+    check_creates,
+    instance_exists,
+    validate_event_type,
+)
+from durable.runtime.states import LISTABLE, STEP_FINISHED, InstanceStatus, StepKind, StepState
 
 from .pages import Page, page_info
 
 if TYPE_CHECKING:
     from durable.runtime.engine.scheduler import Engine
 
-LIST_STATUSES = tuple(s for s in STATUSES if s != "unknown")
+LIST_STATUSES = LISTABLE
 ACTIONS = ("pause", "resume", "terminate", "restart")
 MAX_PER_PAGE = 1000
 MAX_OFFSET = 2**63 - 1
+
+
+def _encode_params(params: Any) -> str:
+    return encode_input(params, what="params")
 
 
 def iso(ms: int | None) -> str | None:
@@ -60,7 +70,7 @@ def stable_id(*parts: str) -> str:
 
 
 class Service:
-    def __init__(self, config: ProjectConfig, store: Store, engine: Engine | None) -> None:
+    def __init__(self, config: ProjectConfig, store: StoreQueries, engine: Engine | None) -> None:
         # The engine is passed in, never imported here: the CLI with no server uses this
         # service without paying for the engine's import.
         self.config = config
@@ -178,24 +188,23 @@ class Service:
                 workflow, items, trigger="api", skip_existing=skip_existing
             )
             return [self._created(workflow, row.id, row.status) for row in rows]
-        if not items or len(items) > MAX_BATCH:
-            raise ValidationError(f"Create between 1 and {MAX_BATCH} instances at a time.")
-        created = []
-        for instance_id, params in items:
-            instance_id = (
-                str(uuid.uuid4()) if instance_id is None else validate_instance_id(instance_id)
-            )
-            encode_input({} if params is None else params, what="params")
+        checked = check_creates(
+            workflow, items, encode_params=_encode_params, skip_existing=skip_existing
+        )
+        # Checked in full before anything is recorded, as the engine creates all or nothing.
+        chosen = []
+        for instance_id, params, _, _ in checked:
             if await self.store.get_instance(
                 workflow, instance_id
             ) is not None or await self.store.pending_create(workflow, instance_id):
                 if skip_existing:
                     continue
-                raise ConflictError(
-                    f'An instance with id "{instance_id}" already exists in workflow "{workflow}".'
-                )
+                raise instance_exists(workflow, instance_id)
+            chosen.append((instance_id, params))
+        created = []
+        for instance_id, params in chosen:
             await self.store.add_intent(workflow, instance_id, "create", {"params": params})
-            created.append(self._created(workflow, instance_id, "queued"))
+            created.append(self._created(workflow, instance_id, InstanceStatus.QUEUED))
         return created
 
     async def list_instances(
@@ -282,7 +291,7 @@ class Service:
             "queued": iso(row.created_ms),
             "start": iso(row.started_ms),
             "end": iso(row.ended_ms),
-            "success": {"complete": True, "errored": False}.get(row.status),
+            "success": _SUCCESS.get(row.status),
             "error": decode_for_api(row.error),
             "output": decode_for_api(row.output) if row.output is not None else None,
         }
@@ -291,7 +300,7 @@ class Service:
             details["step_count"] = len(steps)
             return details
         rendered = [_step_object(step) for step in steps]
-        if row.status == "terminated":
+        if row.status == InstanceStatus.TERMINATED:
             rendered.append({"type": "termination", "trigger": {"source": "api"}})
         if order == "desc":
             rendered.reverse()
@@ -333,7 +342,7 @@ class Service:
                 )
             target = found.id if found is not None else instance_id
             await self.store.add_intent(workflow, target, action, {"from": from_step})
-            status = found.status if found is not None else "queued"
+            status = found.status if found is not None else InstanceStatus.QUEUED
             return {"status": status, "timestamp": iso(now_ms())}
         row = await self._row(workflow, instance_id)
         engine = self.engine
@@ -453,21 +462,25 @@ def _decode_cursor(cursor: str) -> int:
         ) from None
 
 
+# The REST `success` of an instance or a step: unknown (None) until it finishes by itself.
+_SUCCESS: dict[str, bool] = {InstanceStatus.COMPLETE: True, InstanceStatus.ERRORED: False}
+
+
 def _step_object(step: StepRow) -> dict[str, Any]:
     name = f"{step.name}-{step.count}"
-    if step.kind == "sleep":
+    if step.kind == StepKind.SLEEP:
         return {
-            "type": "sleep",
+            "type": StepKind.SLEEP,
             "name": name,
             "start": iso(step.started_ms),
             "end": iso(step.wake_ms),
-            "finished": step.status == "complete",
+            "finished": step.status == StepState.COMPLETE,
             "error": None,
         }
-    if step.kind == "waitForEvent":
-        finished = step.status in ("complete", "errored")
+    if step.kind == StepKind.WAIT_FOR_EVENT:
+        finished = step.status in STEP_FINISHED
         return {
-            "type": "waitForEvent",
+            "type": StepKind.WAIT_FOR_EVENT,
             "name": name,
             "event_type": step.event_type,
             "start": iso(step.started_ms),
@@ -479,11 +492,11 @@ def _step_object(step: StepRow) -> dict[str, Any]:
         }
     attempts = json.loads(step.attempts or "[]")
     result: dict[str, Any] = {
-        "type": "step",
+        "type": StepKind.STEP,
         "name": name,
         "start": iso(step.started_ms),
         "end": iso(step.ended_ms),
-        "success": {"complete": True, "errored": False}.get(step.status),
+        "success": _SUCCESS.get(step.status),
         "config": json.loads(step.config) if step.config else None,
         "attempts": [
             {

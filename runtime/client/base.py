@@ -28,9 +28,9 @@ from typing import Any
 
 from durable.runtime.api.pages import Page
 from durable.runtime.errors import NotFoundError
+from durable.runtime.states import FINISHED, Backoff, InstanceStatus, StepKind
 
 __all__ = [
-    "FINISHED_STATUSES",
     "LOCAL_ACCOUNT_ID",
     "WAIT_THROUGH_MS",
     "ManagementClient",
@@ -43,7 +43,6 @@ __all__ = [
 
 # `durable dev` accepts any account id in its REST paths; the CLI uses this one.
 LOCAL_ACCOUNT_ID = "local"
-FINISHED_STATUSES = ("complete", "errored", "terminated")
 # `--wait` waits through a sleep or a retry back-off that ends within this horizon (it covers
 # the default retry schedule: 10 + 20 + 40 + 80 + 160 s) and reports anything longer.
 WAIT_THROUGH_MS = 5 * 60 * 1000
@@ -73,13 +72,13 @@ def pending_wait(details: Mapping[str, Any]) -> PendingWait | None:
     """What an instance (REST InstanceDetails with steps) is waiting for, if it can be told."""
     for step in reversed(details.get("steps") or []):
         kind = step.get("type")
-        if kind == "waitForEvent" and not step.get("finished"):
+        if kind == StepKind.WAIT_FOR_EVENT and not step.get("finished"):
             return PendingWait(
                 "event", step.get("name", ""), step.get("timeout"), step.get("event_type")
             )
-        if kind == "sleep" and not step.get("finished"):
+        if kind == StepKind.SLEEP and not step.get("finished"):
             return PendingWait("sleep", step.get("name", ""), step.get("end"))
-        if kind == "step" and step.get("success") is None:
+        if kind == StepKind.STEP and step.get("success") is None:
             retry = next_retry(step)
             if retry is not None:
                 return PendingWait("retry", step.get("name", ""), retry)
@@ -107,17 +106,15 @@ def next_retry(step: Mapping[str, Any]) -> str | None:
         return None  # that was the last attempt
     from datetime import timedelta
 
-    from durable.runtime.durations import parse_duration
+    from durable.runtime.durations import parse_duration, retry_delay_ms
     from durable.runtime.errors import DurableError
 
     try:
         delay = parse_duration(retries["delay"], what="retry delay")
     except DurableError:
         return None
-    n = len(attempts)
-    backoff = retries.get("backoff", "exponential")
-    factor = {"constant": 1, "linear": n}.get(backoff, 2 ** (n - 1))
-    moment = ended + timedelta(milliseconds=delay * factor)
+    backoff = str(retries.get("backoff", Backoff.EXPONENTIAL))
+    moment = ended + timedelta(milliseconds=retry_delay_ms(delay, backoff, len(attempts)))
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -129,9 +126,9 @@ def wait_is_over(details: Mapping[str, Any], now: datetime | None = None) -> boo
     more than WAIT_THROUGH_MS away.
     """
     status = details.get("status")
-    if status in FINISHED_STATUSES or status in ("paused", "unknown"):
+    if status in FINISHED or status in (InstanceStatus.PAUSED, InstanceStatus.UNKNOWN):
         return True
-    if status != "waiting":
+    if status != InstanceStatus.WAITING:
         return False
     wait = pending_wait(details)
     if wait is None:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from durable.runtime.errors import ApiError, ConfigError
+from durable.runtime.errors import ApiError, ConfigError, TransportError
 
 from .base import LOCAL_ACCOUNT_ID, ManagementClient, Page
 
@@ -131,7 +131,10 @@ class HttpClient(ManagementClient):
         query: Mapping[str, Any] | None = None,
         body: Any = _NO_BODY,
     ) -> tuple[Any, dict[str, Any]]:
-        """Send one request; return the envelope's `result` and `result_info` or raise ApiError."""
+        """Send one request; return the envelope's `result` and `result_info`.
+
+        Raises TransportError when no answer comes, ApiError when the answer is an error.
+        """
         target = self._prefix + path
         params = {k: v for k, v in (query or {}).items() if v is not None}
         if params:
@@ -185,13 +188,13 @@ class HttpClient(ManagementClient):
                 raise self._unreachable(str(exc) or type(exc).__name__) from None
         raise AssertionError("unreachable")
 
-    def _unreachable(self, reason: str) -> ApiError:
+    def _unreachable(self, reason: str) -> TransportError:
         if self.kind == "remote":
-            return ApiError(
+            return TransportError(
                 f"Could not reach the Cloudflare API at {self.base_url} ({reason}). Check "
                 "your network connection, or CLOUDFLARE_API_BASE_URL if you set it."
             )
-        return ApiError(
+        return TransportError(
             f'Could not connect to {self.description} ({reason}). Make sure "durable dev" is '
             "running (without one, leave out --port and the CLI uses the store directly)."
         )

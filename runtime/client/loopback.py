@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import socket
 
+from durable.runtime.errors import LoopbackError
+
 __all__ = ["LoopbackError", "exchange"]
 
 # Far above any management response (a 1,000-instance page is ~300 KB).
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024
-
-
-class LoopbackError(OSError):
-    """The server could not be reached, or its answer was not HTTP/1.x."""
 
 
 def exchange(

@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from durable.runtime.errors import ConflictError, StoreError
+from durable.runtime.errors import DevServerRunningError as DevServerRunningError
+from durable.runtime.errors import StoreError
 
 DISCOVERY_FILENAME = "dev.json"
 LOCK_FILENAME = "dev.lock"
@@ -44,10 +45,6 @@ __all__ = [
     "remove_discovery",
     "write_discovery",
 ]
-
-
-class DevServerRunningError(ConflictError):
-    """Another `durable dev` already serves this persist dir."""
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from durable.runtime import __version__
 from durable.runtime.api import DASHBOARD_PATH
 from durable.runtime.config import ProjectConfig, load_config, persist_dir_for
 from durable.runtime.errors import DurableError
+from durable.runtime.errors import ListenError as ListenError
 
 from .discovery import (
     DISCOVERY_FILENAME,
@@ -63,10 +64,6 @@ __all__ = [
 
 LOAD_TIMEOUT = 60.0  # importing user code: generous, a module may do real work at import
 START_TIMEOUT = 45.0  # includes waiting up to 30 s for the engine lock
-
-
-class ListenError(DurableError):
-    """The address cannot be listened on (port in use, address not on this machine)."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Modules:
     execution      `Execution`: one run of one instance: step cache, attempts, retries, waits
     step           `WorkflowStep`: the `step` object handed to `run()`
     state          the engine's data: `Limits`, `WorkflowDefinition`, the instances it holds
-    store          `Store`/`OfflineStore`: all SQL of durable's own state, one opener
+    store          `StoreQueries` and its two implementations, `Store` (the engine's, async)
+                   and `OfflineStore` (a CLI command's, sync): all SQL of durable's own state
     migrations     the store's schema, as append-only numbered migrations
     serialization  what crosses the engine boundary, encoded as production would
 

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from durable.runtime.durations import MAX_DURATION_MS, YEAR_MS, parse_duration
+from durable.runtime.durations import YEAR_MS, parse_duration, retry_delay_ms
+from durable.runtime.errors import StepFailedError as StepFailedError
 from durable.runtime.errors import ValidationError, WorkflowFatalError, WorkflowTimeoutError
 from durable.runtime.rules import validate_event_type
+from durable.runtime.states import Backoff
 from durable.runtime.worker.entrypoints import NonRetryableError
 from durable.runtime.worker.jsdict import JsDict
 
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 MAX_STEP_NAME = 256
 _CONTROL = re.compile(r"[\x00-\x1f]")
-DEFAULT_RETRIES = {"limit": 5, "delay": 10_000, "backoff": "exponential"}
+DEFAULT_RETRIES = {"limit": 5, "delay": 10_000, "backoff": Backoff.EXPONENTIAL}
 DEFAULT_TIMEOUT = "10 minutes"
 DEFAULT_EVENT_TIMEOUT = "24 hours"
 CONFIG_DOCS = "See https://developers.cloudflare.com/workflows/build/sleeping-and-retrying/"
@@ -44,18 +46,6 @@ CONFIG_DOCS = "See https://developers.cloudflare.com/workflows/build/sleeping-an
 class Park(BaseException):
     """Unwinds `run()` when an instance leaves memory (long wait, pause). Not an Exception, so
     a user's `except Exception` does not swallow it."""
-
-
-class StepFailedError(Exception):
-    """A failed step's error as `run()` sees it, for types that do not cross the boundary.
-
-    On Cloudflare only TypeError, ValueError and NonRetryableError keep their type when a step
-    fails; anything else arrives as a generic exception. `name` keeps the original type's name.
-    """
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}" if message else name)
-        self.name = name
 
 
 def raise_step_error(error: dict[str, str]) -> None:
@@ -90,14 +80,7 @@ class StepConfig:
 
     def delay_after(self, failure: int) -> int:
         """Back-off before the attempt after the `failure`-th failed one."""
-        if self.backoff == "constant":
-            delay = self.delay_ms
-        elif self.backoff == "linear":
-            delay = self.delay_ms * failure
-        else:
-            delay = self.delay_ms * 2 ** (failure - 1)
-        # A deadline must fit the store's 64-bit integers, whatever limit and delay say.
-        return int(min(delay, MAX_DURATION_MS))
+        return retry_delay_ms(self.delay_ms, self.backoff, failure)
 
     def to_json(self) -> str:
         return json.dumps(self.public)
@@ -127,7 +110,7 @@ def resolve_config(name: str, config: Any) -> StepConfig:
     limit = merged["limit"]
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise ValidationError(f"{invalid}: retries.limit must be an integer >= 0. {CONFIG_DOCS}")
-    if merged["backoff"] not in ("constant", "linear", "exponential"):
+    if merged["backoff"] not in tuple(Backoff):
         raise ValidationError(
             f"{invalid}: retries.backoff must be constant, linear or exponential. {CONFIG_DOCS}"
         )
@@ -166,7 +149,7 @@ def _config_from_json(text: str) -> StepConfig:
     return StepConfig(
         int(retries["limit"]),
         parse_duration(retries["delay"]),
-        str(retries.get("backoff", "exponential")),
+        str(retries.get("backoff", Backoff.EXPONENTIAL)),
         parse_duration(public["timeout"]),
         public,
     )

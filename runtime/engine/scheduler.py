@@ -15,7 +15,6 @@ import asyncio
 import heapq
 import json
 import logging
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +25,12 @@ from durable.runtime.errors import (
     WorkflowFatalError,
     WorkflowNotFoundError,
 )
-from durable.runtime.rules import MAX_BATCH, validate_event_type, validate_instance_id
+from durable.runtime.rules import (
+    check_creates,
+    instance_exists,
+    validate_event_type,
+)
+from durable.runtime.states import CancelReason, StepType
 from durable.runtime.worker.entrypoints import ExecutionContext, NonRetryableError
 from durable.runtime.worker.jsdict import JsDict
 
@@ -42,6 +46,10 @@ NRE_FATAL_MESSAGE = (
     "The execution of the Workflow instance was terminated, as a step threw an "
     "NonRetryableError and it was not handled"
 )
+
+
+def _encode_params(params: Any) -> str:
+    return encode_input(params, what="params")
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -112,7 +120,7 @@ class Engine:
             await asyncio.wait(tasks, timeout=grace)
         for inst in list(self.loaded.values()):
             if inst.task is not None and not inst.task.done():
-                inst.cancel_reason = "shutdown"
+                inst.cancel_reason = CancelReason.SHUTDOWN
                 inst.task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -201,34 +209,19 @@ class Engine:
     ) -> list[InstanceRow]:
         """Create instances; with `skip_existing`, ids that exist already are left out."""
         definition = self.definition(workflow)
-        if not items:
-            raise ValidationError("create_batch needs at least 1 instance.")
-        if len(items) > MAX_BATCH:
-            raise ValidationError(
-                f"create_batch accepts at most {MAX_BATCH} instances, got {len(items)}."
-            )
-        prepared: list[tuple[str, str]] = []
-        for instance_id, params in items:
-            instance_id = (
-                str(uuid.uuid4()) if instance_id is None else validate_instance_id(instance_id)
-            )
-            encoded = encode_input({} if params is None else params, what="params")
-            prepared.append((instance_id, encoded))
         chosen: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        for instance_id, encoded in prepared:
-            key = (workflow, instance_id)
-            exists = key in self._by_key or key in self._creating or instance_id in seen
-            if not exists and len(instance_id) != 36:  # generated UUIDs cannot collide
-                exists = await self.store.get_instance(workflow, instance_id) is not None
+        for request in check_creates(
+            workflow, items, encode_params=_encode_params, skip_existing=skip_existing
+        ):
+            key = (workflow, request.id)
+            exists = key in self._by_key or key in self._creating
+            if not exists and not request.generated:  # a fresh UUID cannot collide
+                exists = await self.store.get_instance(workflow, request.id) is not None
             if exists:
                 if not skip_existing:
-                    raise ConflictError(
-                        f'An instance with id "{instance_id}" already exists in workflow "{workflow}".'
-                    )
+                    raise instance_exists(workflow, request.id)
                 continue
-            seen.add(instance_id)
-            chosen.append((instance_id, encoded))
+            chosen.append((request.id, request.encoded))
         stamp = now_ms()
         rows: list[InstanceRow] = []
         for instance_id, encoded in chosen:
@@ -391,9 +384,9 @@ class Engine:
 
     async def _cancelled(self, inst: LoadedInstance) -> None:
         reason, inst.cancel_reason = inst.cancel_reason, None
-        if reason == "pause":
+        if reason == CancelReason.PAUSE:
             self.park_paused(inst)
-        elif reason == "terminate":
+        elif reason == CancelReason.TERMINATE:
             await self._finish(inst, "terminated")
         else:  # shutdown, restart, delete: the caller decides what happens next
             self._unload(inst)
@@ -590,7 +583,7 @@ class Engine:
         elif inst.waiter is not None and not inst.waiter.done():
             inst.waiter.set_exception(Park())
         elif inst.task is not None and inst.started:
-            inst.cancel_reason = "pause"
+            inst.cancel_reason = CancelReason.PAUSE
             inst.task.cancel()
         # A task that has not started yet (launched a moment ago) parks itself at its first
         # step boundary, where it finds the pause requested.
@@ -619,7 +612,7 @@ class Engine:
             )
         inst = self.loaded.get(row.pk)
         if inst is not None and inst.task is not None and not inst.task.done():
-            inst.cancel_reason = "terminate"
+            inst.cancel_reason = CancelReason.TERMINATE
             inst.task.cancel()
             if not inst.started:  # it will never run, so never record its end: do it here
                 await self._finish(inst, "terminated")
@@ -640,7 +633,7 @@ class Engine:
         from_seq = 0
         if from_step is not None:
             from_seq = await self._find_step_seq(row.pk, from_step)
-        await self._stop_loaded(row.pk, "restart")
+        await self._stop_loaded(row.pk, CancelReason.RESTART)
         self._unpark(row.pk)
         self.store.delete_steps(row.pk, from_seq)
         if from_step is None:
@@ -654,9 +647,8 @@ class Engine:
 
     async def _find_step_seq(self, pk: int, from_step: dict[str, Any]) -> int:
         name = from_step.get("name")
-        kind = {"do": "step", "sleep": "sleep", "waitForEvent": "waitForEvent"}.get(
-            from_step.get("type") or "do"
-        )
+        given = from_step.get("type") or StepType.DO
+        kind = StepType(given).kind if given in tuple(StepType) else None
         count = from_step.get("count") or 1
         if not isinstance(name, str) or not name or kind is None:
             raise ValidationError(
@@ -671,7 +663,7 @@ class Engine:
 
     async def delete(self, workflow: str, instance_id: str) -> None:
         row = await self.get_row(workflow, instance_id)
-        await self._stop_loaded(row.pk, "delete")
+        await self._stop_loaded(row.pk, CancelReason.DELETE)
         self._unpark(row.pk)
         await self.store.delete_instance(row.pk)
 
@@ -683,7 +675,7 @@ class Engine:
         self._deleting += 1
         try:
             for inst in [i for i in self.loaded.values() if i.row.workflow == workflow]:
-                await self._stop_loaded(inst.row.pk, "delete")
+                await self._stop_loaded(inst.row.pk, CancelReason.DELETE)
             await self.store.delete_workflow_instances(workflow)
         finally:
             self._deleting -= 1
@@ -694,7 +686,7 @@ class Engine:
         self._parked.pop(pk, None)
         self._waking.pop(pk, None)
 
-    async def _stop_loaded(self, pk: int, reason: str) -> None:
+    async def _stop_loaded(self, pk: int, reason: CancelReason) -> None:
         inst = self.loaded.get(pk)
         if inst is None or inst.task is None:
             return

@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from durable.runtime.states import CancelReason
+
 from .store import EventRow, InstanceRow, ReplayState
 
 if TYPE_CHECKING:
@@ -51,7 +53,7 @@ class LoadedInstance:
     execution: Execution | None = None
     pause_requested: bool = False
     callbacks_running: int = 0
-    cancel_reason: str | None = None
+    cancel_reason: CancelReason | None = None
     waiter: asyncio.Future[None] | None = None
     waiter_type: str | None = None
     holds_slot: bool = False

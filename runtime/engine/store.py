@@ -22,12 +22,14 @@ import logging
 import operator
 import sqlite3
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from durable.runtime.errors import StoreError
+from durable.runtime.states import FINISHED, StepState
 
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -39,7 +41,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("durable.store")
 
 STORE_FILENAME = "durable.sqlite3"
-FINISHED = ("complete", "errored", "terminated")
+
+
+def _sql_set(values: Iterable[str]) -> str:
+    """An SQL list of string literals, sorted so the statement text stays the same."""
+    return "(" + ", ".join(f"'{v}'" for v in sorted(values)) + ")"
+
+
+# The state sets as SQL, built from the enums so that SQL and Python cannot disagree.
+_FINISHED_SQL = _sql_set(FINISHED)
+_TIMED_STEP_SQL = _sql_set((StepState.WAITING, StepState.RETRYING))
 
 
 def now_ms() -> int:
@@ -51,7 +62,7 @@ class InstanceRow:
     pk: int
     workflow: str
     id: str
-    status: str
+    status: str  # an InstanceStatus
     params: str | None
     output: str | None
     error: str | None
@@ -72,11 +83,11 @@ class InstanceRow:
 @dataclass(slots=True)
 class StepRow:
     instance_pk: int
-    kind: str  # "step" | "sleep" | "waitForEvent"
+    kind: str  # a StepKind
     name: str
     count: int
     seq: int
-    status: str  # "running" | "retrying" | "waiting" | "complete" | "errored"
+    status: str  # a StepState
     config: str | None
     output: str | None
     error: str | None
@@ -224,77 +235,33 @@ async def _in_thread(conn: aiosqlite.Connection, fn: Any, *args: Any) -> Any:
     return await conn._execute(fn, conn._conn, *args)  # type: ignore[no-untyped-call]  # noqa: SLF001
 
 
-class Store:
-    """The engine's store: group-committed writes, a separate read connection."""
+class StoreQueries(ABC):
+    """The queries of durable's store, over an abstract way to run them.
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
-        import asyncio
+    `Store` (the engine's: asyncio, group commit) and `OfflineStore` (a CLI command's: one
+    sqlite3 connection, no event loop) implement `_push`, `flush` and `_fetch` and share
+    everything else, each with its own `__init__`.
+    """
 
-        # Kept, so that flush (once per step) needs no asyncio import or loop lookup.
-        self._loop = asyncio.get_running_loop()
-        self.path = path
-        self._writer = writer
-        self._reader = reader
-        self._queue: list[_Op] = []
-        self._waiters: list[asyncio.Future[None]] = []
-        self._wakeup = asyncio.Event()
-        self._closed = False
-        self._task = asyncio.create_task(self._write_loop(), name="durable-store-writer")
-        self.commits = 0
+    path: Path
+    commits: int
 
-    @classmethod
-    async def open(cls, path: Path) -> Store:
-        import aiosqlite
+    @abstractmethod
+    def _push(self, op: _Op) -> None:
+        """Queue or run one write (`put` a row or run a `sql` statement)."""
 
-        opened: list[aiosqlite.Connection] = []
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            writer = await aiosqlite.connect(path, isolation_level=None)
-            opened.append(writer)
-            await _in_thread(writer, _configure)
-            await _in_thread(writer, _migrate, path)
-            reader = await aiosqlite.connect(path, isolation_level=None)
-            opened.append(reader)
-            await _in_thread(reader, _configure)
-        except (sqlite3.Error, OSError, StoreError) as exc:
-            for conn in opened:
-                await conn.close()
-            raise (exc if isinstance(exc, StoreError) else _store_error(path, exc)) from exc
-        return cls(path, writer, reader)
+    @abstractmethod
+    async def flush(self) -> None:
+        """Return once every write pushed so far is committed."""
 
-    async def close(self) -> None:
-        if self._closed:
-            return
-        import asyncio
+    @abstractmethod
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run one read and return all its rows."""
 
-        await self.flush()
-        self._closed = True
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
-        await self._writer.close()
-        await self._reader.close()
+    @abstractmethod
+    async def close(self) -> None: ...
 
     # -- writing --
-
-    def _push(self, op: _Op) -> None:
-        if self._closed:
-            raise StoreError("The store is closed.")
-        self._queue.append(op)
-        self._wakeup.set()
-
-    async def flush(self) -> None:
-        """Return once everything queued so far is committed.
-
-        Always goes through the writer, even with an empty queue: a batch taken off the queue
-        may still be committing, and the writer resolves this only after that batch.
-        """
-        future: asyncio.Future[None] = self._loop.create_future()
-        self._waiters.append(future)
-        self._wakeup.set()
-        await future
 
     # `put_*` queue a row and return at once; `save_*` return once it is committed.
 
@@ -349,7 +316,7 @@ class Store:
         """Move the open timers of an instance later, by the time it spent paused."""
         self._statement(
             "UPDATE steps SET wake_ms = wake_ms + ? WHERE instance_pk = ? AND wake_ms IS NOT NULL "
-            "AND status IN ('waiting', 'retrying')",
+            f"AND status IN {_TIMED_STEP_SQL}",
             (delta_ms, pk),
         )
 
@@ -380,41 +347,7 @@ class Store:
         self._statement("DELETE FROM intents WHERE seq <= ?", (up_to_seq,))
         await self.flush()
 
-    async def _write_loop(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            ops, waiters = self._queue, self._waiters
-            self._queue, self._waiters = [], []
-            if not ops:
-                for future in waiters:
-                    if not future.done():
-                        future.set_result(None)
-                continue
-            try:
-                await _in_thread(self._writer, _commit_batch, ops)
-                self.commits += 1
-            except Exception as exc:  # noqa: BLE001 - reported to every waiter, logged otherwise
-                error = _store_error(self.path, exc)
-                log.error("store write failed: %s", error)
-                for future in waiters:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for future in waiters:
-                if not future.done():
-                    future.set_result(None)
-
     # -- reading --
-
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        try:
-            # One trip to the reader thread: with separate execute/fetch/close trips, another
-            # coroutine's read could slip in between and the cursor would keep serving a
-            # snapshot older than a commit we already waited for (a lost wake-up).
-            return list(await self._reader.execute_fetchall(sql, params))
-        except sqlite3.Error as exc:
-            raise _store_error(self.path, exc) from exc
 
     async def max_instance_pk(self) -> int:
         rows = await self._fetch("SELECT max(pk) FROM instances")
@@ -428,12 +361,6 @@ class Store:
         rows = await self._fetch(
             f"SELECT {', '.join(_INSTANCE_COLS)} FROM instances WHERE workflow = ? AND id = ?",
             (workflow, instance_id),
-        )
-        return InstanceRow(*rows[0]) if rows else None
-
-    async def get_instance_by_pk(self, pk: int) -> InstanceRow | None:
-        rows = await self._fetch(
-            f"SELECT {', '.join(_INSTANCE_COLS)} FROM instances WHERE pk = ?", (pk,)
         )
         return InstanceRow(*rows[0]) if rows else None
 
@@ -493,7 +420,7 @@ class Store:
     async def unfinished_instances(self) -> list[InstanceRow]:
         rows = await self._fetch(
             f"SELECT {', '.join(_INSTANCE_COLS)} FROM instances "
-            "WHERE status NOT IN ('complete', 'errored', 'terminated') ORDER BY pk"
+            f"WHERE status NOT IN {_FINISHED_SQL} ORDER BY pk"
         )
         return [InstanceRow(*row) for row in rows]
 
@@ -511,21 +438,6 @@ class Store:
             (pk,),
         )
         return [EventRow(*row) for row in rows]
-
-    async def replay_states(self, pks: Sequence[int]) -> dict[int, ReplayState]:
-        """The row, steps and pending events of many instances, to replay them.
-
-        One trip to the reader thread and one snapshot for the lot: waking a thousand sleepers
-        due together then costs one round trip, not three each queued behind everyone else's.
-        An instance that no longer exists is left out.
-        """
-        try:
-            states: dict[int, ReplayState] = await _in_thread(
-                self._reader, _read_replay_states, list(pks)
-            )
-        except sqlite3.Error as exc:
-            raise _store_error(self.path, exc) from exc
-        return states
 
     async def workflow_rows(self) -> dict[str, tuple[int, int]]:
         rows = await self._fetch("SELECT name, created_ms, modified_ms FROM workflows")
@@ -550,17 +462,136 @@ class Store:
         return str(rows[0][0])
 
 
-class OfflineStore(Store):
+class Store(StoreQueries):
+    """The engine's store: group-committed writes, a separate read connection."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        import asyncio
+
+        # Kept, so that flush (once per step) needs no asyncio import or loop lookup.
+        self._loop = asyncio.get_running_loop()
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._queue: list[_Op] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._wakeup = asyncio.Event()
+        self._closed = False
+        self._task = asyncio.create_task(self._write_loop(), name="durable-store-writer")
+        self.commits = 0
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        import aiosqlite
+
+        opened: list[aiosqlite.Connection] = []
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = await aiosqlite.connect(path, isolation_level=None)
+            opened.append(writer)
+            await _in_thread(writer, _configure)
+            await _in_thread(writer, _migrate, path)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            opened.append(reader)
+            await _in_thread(reader, _configure)
+        except (sqlite3.Error, OSError, StoreError) as exc:
+            for conn in opened:
+                await conn.close()
+            raise (exc if isinstance(exc, StoreError) else _store_error(path, exc)) from exc
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        import asyncio
+
+        await self.flush()
+        self._closed = True
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        await self._writer.close()
+        await self._reader.close()
+
+    def _push(self, op: _Op) -> None:
+        if self._closed:
+            raise StoreError("The store is closed.")
+        self._queue.append(op)
+        self._wakeup.set()
+
+    async def flush(self) -> None:
+        """Return once everything queued so far is committed.
+
+        Always goes through the writer, even with an empty queue: a batch taken off the queue
+        may still be committing, and the writer resolves this only after that batch.
+        """
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(future)
+        self._wakeup.set()
+        await future
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            ops, waiters = self._queue, self._waiters
+            self._queue, self._waiters = [], []
+            if not ops:
+                for future in waiters:
+                    if not future.done():
+                        future.set_result(None)
+                continue
+            try:
+                await _in_thread(self._writer, _commit_batch, ops)
+                self.commits += 1
+            except Exception as exc:  # noqa: BLE001 - reported to every waiter, logged otherwise
+                error = _store_error(self.path, exc)
+                log.error("store write failed: %s", error)
+                for future in waiters:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for future in waiters:
+                if not future.done():
+                    future.set_result(None)
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            # One trip to the reader thread: with separate execute/fetch/close trips, another
+            # coroutine's read could slip in between and the cursor would keep serving a
+            # snapshot older than a commit we already waited for (a lost wake-up).
+            return list(await self._reader.execute_fetchall(sql, params))
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from exc
+
+    async def replay_states(self, pks: Sequence[int]) -> dict[int, ReplayState]:
+        """The row, steps and pending events of many instances, to replay them.
+
+        One trip to the reader thread and one snapshot for the lot: waking a thousand sleepers
+        due together then costs one round trip, not three each queued behind everyone else's.
+        An instance that no longer exists is left out.
+        """
+        try:
+            states: dict[int, ReplayState] = await _in_thread(
+                self._reader, _read_replay_states, list(pks)
+            )
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from exc
+        return states
+
+
+class OfflineStore(StoreQueries):
     """The store for a CLI command when no engine runs: one sqlite3 connection, this thread.
 
-    The same queries as `Store` (it inherits them), but `_fetch` runs the statement right here
+    The same queries as `Store` (both inherit them), but `_fetch` runs the statement right here
     and every write commits at once, so none of its coroutines ever suspends: `run_now` runs
     them without an event loop. Writes here are only the CLI's recorded intents; the group
     commit that pays off for an engine would only add latency to a single command.
     """
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
-        # Not Store.__init__: that starts the writer task, which needs a running loop.
         self.path = path
         self._conn = conn
         self._closed = False

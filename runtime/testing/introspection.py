@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, Self
 from durable.runtime.engine.execution import raise_step_error
 from durable.runtime.engine.serialization import decode
 from durable.runtime.errors import ConflictError, NotFoundError
-from durable.runtime.rules import STATUSES, validate_instance_id
+from durable.runtime.errors import UnexpectedStatusError as UnexpectedStatusError
+from durable.runtime.rules import validate_instance_id
+from durable.runtime.states import FINISHED, InstanceStatus
 from durable.runtime.worker.jsdict import JsDict
 
 from .harness import Harness, HarnessEngine, Ident
@@ -38,7 +40,6 @@ from .trace import Trace
 if TYPE_CHECKING:
     from durable.runtime.engine.store import InstanceRow
 
-TERMINAL = ("complete", "errored", "terminated")
 ModifierFn = Callable[[WorkflowInstanceModifier], Any]
 
 
@@ -152,7 +153,7 @@ class WorkflowInstanceIntrospector:
             if found is not None:
                 return True, found
             row = await self._row()
-            if row is not None and row.status in TERMINAL:
+            if row is not None and row.status in FINISHED:
                 raise IntrospectionError(
                     f'Instance {self.workflow}/{self.id} is {row.status} and step "{key[0]}" '
                     f"(occurrence {key[1]}) has no result" + _error_suffix(row)
@@ -167,9 +168,9 @@ class WorkflowInstanceIntrospector:
     async def wait_for_status(self, status: str, *, timeout: float | None = None) -> None:
         """Wait until the instance has `status`; fail at once if it finishes otherwise."""
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
-        if status not in STATUSES:
-            raise ValueError(f"Unknown status {status!r}: use one of {', '.join(STATUSES)}")
-        if status == "queued":  # as in JavaScript: every instance has been queued
+        if status not in tuple(InstanceStatus):
+            raise ValueError(f"Unknown status {status!r}: use one of {', '.join(InstanceStatus)}")
+        if status == InstanceStatus.QUEUED:  # as in JavaScript: every instance has been queued
             return
 
         async def check() -> tuple[bool, Any]:
@@ -179,7 +180,7 @@ class WorkflowInstanceIntrospector:
                 return False, None
             if row.status == status:
                 return True, None
-            if row.status in TERMINAL:
+            if row.status in FINISHED:
                 raise UnexpectedStatusError(
                     f"Instance {self.workflow}/{self.id} is {row.status}, so it will never be "
                     f"{status}" + _error_suffix(row)
@@ -191,13 +192,13 @@ class WorkflowInstanceIntrospector:
     async def get_output(self) -> Any:
         """The output of a complete instance."""
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
-        row = await self._finished_row("complete")
+        row = await self._finished_row(InstanceStatus.COMPLETE)
         return decode(row.output)
 
     async def get_error(self) -> JsDict:
         """`{name, message}` of an errored instance."""
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
-        row = await self._finished_row("errored")
+        row = await self._finished_row(InstanceStatus.ERRORED)
         return JsDict(decode(row.error) or {})
 
     async def _finished_row(self, status: str) -> InstanceRow:
@@ -245,10 +246,6 @@ class WorkflowInstanceIntrospector:
     waitForStatus = wait_for_status  # noqa: N815
     getOutput = get_output  # noqa: N815
     getError = get_error  # noqa: N815
-
-
-class UnexpectedStatusError(AssertionError):
-    """`wait_for_status` saw the instance finish with another status."""
 
 
 def _error_suffix(row: InstanceRow) -> str:

@@ -21,15 +21,12 @@ from typing import Any
 
 from durable.runtime.engine.execution import StepFailedError
 from durable.runtime.engine.serialization import decode, encode
+from durable.runtime.errors import IntrospectionError as IntrospectionError
 from durable.runtime.rules import validate_event_type
 from durable.runtime.worker.entrypoints import NonRetryableError
 
 StepKey = tuple[str, int]  # (name, occurrence), occurrence counted from 1
 StepSelector = str | tuple[str, int] | Mapping[str, Any]
-
-
-class IntrospectionError(Exception):
-    """The introspection API was used against its rules (a double mock, a second session …)."""
 
 
 def parse_selector(step: Any) -> StepKey:

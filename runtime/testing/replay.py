@@ -24,15 +24,12 @@ from durable.runtime.engine.execution import Execution, error_dict
 from durable.runtime.engine.scheduler import Engine
 from durable.runtime.engine.serialization import decode, encode
 from durable.runtime.engine.state import LoadedInstance
+from durable.runtime.errors import DeterminismError as DeterminismError
 
 from .modifier import IntrospectionError
 
 CacheKey = tuple[str, str, int]
 _KINDS = {"step": "step.do", "sleep": "step.sleep", "waitForEvent": "step.wait_for_event"}
-
-
-class DeterminismError(AssertionError):
-    """`run()` does not replay onto its own history (see `durable.testing.replay`)."""
 
 
 @dataclass

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from durable.runtime.errors import NonRetryableError as NonRetryableError
+
 
 class _Entrypoint:
     def __init__(self, ctx: Any, env: Any) -> None:
@@ -25,13 +27,6 @@ class WorkflowEntrypoint(_Entrypoint):
 
 class DurableObject(_Entrypoint):
     """Present so that imports succeed; Durable Objects are not emulated by durable."""
-
-
-class NonRetryableError(Exception):
-    """Raised in a step to fail it at once, without further retries."""
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
 
 
 class ExecutionContext:

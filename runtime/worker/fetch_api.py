@@ -21,6 +21,8 @@ from http.client import HTTPMessage
 from typing import Any, overload
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from durable.runtime.errors import HttpStatusError
+
 __all__ = [
     "Headers",
     "HeadersInit",
@@ -268,17 +270,6 @@ class Request(_Body):
 
 
 # --- Response ---------------------------------------------------------------------------------
-
-
-class HttpStatusError(OSError):
-    """Raised by `Response.raise_for_status()` for a 4xx/5xx status (as in pyodide.http)."""
-
-    def __init__(self, status: int, status_text: str, url: str) -> None:
-        kind = "Client" if status < 500 else "Server"
-        super().__init__(f"{status} {kind} Error: {status_text} for url: {url}")
-        self.status = status
-        self.status_text = status_text
-        self.url = url
 
 
 class _JsonMethod:
