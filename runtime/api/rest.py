@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from durable.runtime.engine.store import now_ms
 from durable.runtime.errors import DurableError, ValidationError
 
 from .common import Call, HttpError, Result, Router
@@ -150,7 +149,7 @@ def rest_router(service: Service) -> Router:
         name = call.params["name"]
         instance_id = await service.resolve_id(name, call.params["id"])
         await service.send_event(name, instance_id, call.params["type"], payload)
-        return Result({"instanceId": instance_id, "timestamp": iso(now_ms())})
+        return Result({"instanceId": instance_id, "timestamp": iso(service.now_ms())})
 
     async def instance_events(call: Call) -> Result:
         return Result(await service.instance_events(call.params["name"], call.params["id"]))

@@ -21,7 +21,6 @@ import json
 import logging
 import operator
 import sqlite3
-import time
 from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from durable.runtime.errors import StoreError
 
+from .clock import wall_ms
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -40,10 +40,6 @@ log = logging.getLogger("durable.store")
 
 STORE_FILENAME = "durable.sqlite3"
 FINISHED = ("complete", "errored", "terminated")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(slots=True)
@@ -353,8 +349,10 @@ class Store:
             (delta_ms, pk),
         )
 
-    async def upsert_workflows(self, rows: Iterable[tuple[str, str, str | None]]) -> None:
-        stamp = now_ms()
+    async def upsert_workflows(
+        self, rows: Iterable[tuple[str, str, str | None]], *, stamp_ms: int
+    ) -> None:
+        stamp = stamp_ms
         for name, class_name, script_name in rows:
             self._statement(
                 "INSERT INTO workflows (name, class_name, script_name, created_ms, modified_ms) "
@@ -372,7 +370,7 @@ class Store:
     ) -> None:
         """Record a write command for `durable dev` to apply when it next starts."""
         sql = "INSERT INTO intents (workflow, instance_id, action, body, created_ms) VALUES (?, ?, ?, ?, ?)"
-        params = (workflow, instance_id, action, json.dumps(body), now_ms())
+        params = (workflow, instance_id, action, json.dumps(body), wall_ms())
         self._statement(sql, params)
         await self.flush()
 
