@@ -11,6 +11,7 @@ import pytest
 
 from durable.runtime.config import load_config
 from durable.runtime.dev.project import Runtime, open_runtime
+from durable.runtime.engine.clock import Clock
 from durable.runtime.engine.state import Limits
 
 # Sub-second settings for tests: park quickly, allow short event timeouts.
@@ -56,9 +57,18 @@ def project(tmp_path: Path) -> Callable[..., Path]:
 async def runtime_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     opened: list[Runtime] = []
 
-    async def make(config: Path, *, limits: Limits = FAST, persist: Path | None = None) -> Runtime:
+    async def make(
+        config: Path,
+        *,
+        limits: Limits = FAST,
+        persist: Path | None = None,
+        clock: Clock | None = None,
+    ) -> Runtime:
         runtime = await open_runtime(
-            load_config(config), persist_dir=persist or tmp_path / ".durable", limits=limits
+            load_config(config),
+            persist_dir=persist or tmp_path / ".durable",
+            limits=limits,
+            clock=clock,
         )
         opened.append(runtime)
         return runtime

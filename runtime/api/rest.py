@@ -23,7 +23,6 @@ from typing import Any
 
 from starlette.routing import BaseRoute
 
-from durable.runtime.engine.store import now_ms
 from durable.runtime.errors import DurableError, ValidationError
 
 from .common import ApiRequest, HttpError, Result, api_routes
@@ -145,7 +144,7 @@ def rest_routes(service: Service) -> list[BaseRoute]:
         name = request.path_params["name"]
         instance_id = await service.resolve_id(name, request.path_params["id"])
         await service.send_event(name, instance_id, request.path_params["type"], payload)
-        return Result({"instanceId": instance_id, "timestamp": iso(now_ms())})
+        return Result({"instanceId": instance_id, "timestamp": iso(service.now_ms())})
 
     async def instance_events(request: ApiRequest) -> Result:
         return Result(

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from durable.runtime.config import ProjectConfig
+from durable.runtime.engine.clock import wall_ms
 from durable.runtime.engine.serialization import decode_for_api, encode_input
-from durable.runtime.engine.store import InstanceRow, StepRow, StoreQueries, now_ms
+from durable.runtime.engine.store import InstanceRow, StepRow, StoreQueries
 from durable.runtime.errors import (
     ConflictError,
     InstanceNotFoundError,
@@ -81,6 +82,10 @@ class Service:
     def offline(self) -> bool:
         """True when writes are recorded as intents for the next `durable dev`."""
         return self.engine is None
+
+    def now_ms(self) -> int:
+        """The engine's time (virtual under `durable.testing`); the wall clock offline."""
+        return self.engine.clock.now_ms() if self.engine is not None else wall_ms()
 
     # -- workflows --
 
@@ -343,7 +348,7 @@ class Service:
             target = found.id if found is not None else instance_id
             await self.store.add_intent(workflow, target, action, {"from": from_step})
             status = found.status if found is not None else InstanceStatus.QUEUED
-            return {"status": status, "timestamp": iso(now_ms())}
+            return {"status": status, "timestamp": iso(self.now_ms())}
         row = await self._row(workflow, instance_id)
         engine = self.engine
         if action == "pause":
@@ -355,7 +360,7 @@ class Service:
         else:
             await engine.restart(workflow, row.id, from_step)
         current = await engine.get_row(workflow, row.id)
-        return {"status": current.status, "timestamp": iso(now_ms())}
+        return {"status": current.status, "timestamp": iso(self.now_ms())}
 
     async def send_event(
         self, workflow: str, instance_id: str, event_type: str, payload: Any

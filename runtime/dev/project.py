@@ -13,6 +13,7 @@ from pathlib import Path
 from durable.runtime.bindings.env import Env, build_env
 from durable.runtime.config import DEFAULT_PERSIST_DIRNAME as DEFAULT_PERSIST_DIRNAME
 from durable.runtime.config import ProjectConfig, persist_dir_for
+from durable.runtime.engine.clock import Clock, WallClock
 from durable.runtime.engine.scheduler import Engine
 from durable.runtime.engine.state import Limits, WorkflowDefinition
 from durable.runtime.engine.store import STORE_FILENAME, Store
@@ -64,16 +65,24 @@ async def open_runtime(
     load_user_code: bool = True,
     code: LoadedCode | None = None,
     engine_factory: Callable[..., Engine] = Engine,
+    clock: Clock | None = None,
 ) -> Runtime:
     """Load the user's code (unless given), open the store and start the engine.
 
-    `engine_factory` builds the engine from `(store, definitions, limits=...)`; the test
-    harness passes its Engine subclass (virtual clock, step mocks) here.
+    The engine reads time from `clock`: the wall clock unless told otherwise (the test harness
+    gives its virtual clock). `engine_factory` builds the engine from
+    `(store, definitions, limits=..., clock=...)`; the test harness passes its Engine subclass
+    (its hooks: trace and step mocks) here.
     """
     if code is None and load_user_code:
         code = load_code(config)
     store = await Store.open(store_path(persist_dir or persist_dir_for(config)))
-    engine = engine_factory(store, definitions_for(config, code), limits=limits)
+    engine = engine_factory(
+        store,
+        definitions_for(config, code),
+        limits=limits,
+        clock=clock if clock is not None else WallClock(),
+    )
     env = build_env(engine, config.vars, {wf.binding: wf.name for wf in config.workflows})
     engine.env = env
     try:

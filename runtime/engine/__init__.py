@@ -3,6 +3,9 @@
 Modules:
     scheduler      `Engine`: instances in memory, timers, lifecycle requests, recovery
     execution      `Execution`: one run of one instance: step cache, attempts, retries, waits
+    clock          `Clock`: the engine's time and timers; `WallClock` (durable.testing has a virtual one)
+    hooks          `EngineHooks`: what the engine reports (attempts, waits, statuses) and the seam
+                   through which a test harness mocks attempts and skips waits; `step_key`
     step           `WorkflowStep`: the `step` object handed to `run()`
     state          the engine's data: `Limits`, `WorkflowDefinition`, the instances it holds
     store          `StoreQueries` and its two implementations, `Store` (the engine's, async)

@@ -2,8 +2,10 @@
 
 `run()` is replayed from the top every time an instance resumes (after a crash, a reload, a
 sleep or a wait it was parked in). Every `step.do`, `sleep` and `wait_for_event` is keyed like
-Cloudflare's step cache, by (kind, name, occurrence count of that name in this run), and a
-key whose result is stored returns it at once instead of running again.
+Cloudflare's step cache, by (kind, name, occurrence count of that name in this run:
+`hooks.step_key`), and a key whose result is stored returns it at once instead of running again.
+Time is read from the engine's clock; an engine given hooks reports each step to them and lets
+them decide what an attempt does and whether a wait happens (see `hooks`).
 
 An instance that would wait long (a sleep, a retry back-off, an event that has not come) does
 not keep its coroutine: it records its deadline and unwinds with `Park`, and the engine replays
@@ -28,8 +30,9 @@ from durable.runtime.states import Backoff
 from durable.runtime.worker.entrypoints import NonRetryableError
 from durable.runtime.worker.jsdict import JsDict
 
+from .hooks import EngineHooks, StepKey, step_key
 from .serialization import decode, encode
-from .store import EventRow, StepRow, now_ms
+from .store import EventRow, StepRow
 
 if TYPE_CHECKING:
     from .scheduler import Engine
@@ -181,9 +184,12 @@ class Execution:
         instance: LoadedInstance,
         steps: list[StepRow],
         buffered: list[EventRow],
+        hooks: EngineHooks | None = None,
     ) -> None:
         self.engine = engine
         self.instance = instance
+        self.hooks = hooks
+        self.now_ms = engine.clock.now_ms
         self.cache = {row.key: row for row in steps}
         self.next_seq = max((row.seq for row in steps), default=-1) + 1
         self.buffered = buffered
@@ -192,11 +198,6 @@ class Execution:
         self.fatal: WorkflowFatalError | None = None
 
     # -- keys, limits, boundaries --
-
-    def _key(self, kind: str, name: str) -> tuple[str, str, int]:
-        count = self.counters.get((kind, name), 0) + 1
-        self.counters[(kind, name)] = count
-        return (kind, name, count)
 
     def _fatal(self, message: str) -> WorkflowFatalError:
         self.fatal = WorkflowFatalError(message)
@@ -216,7 +217,7 @@ class Execution:
             )
         return name
 
-    def _new_row(self, kind: str, key: tuple[str, str, int], **values: Any) -> StepRow:
+    def _new_row(self, kind: str, key: StepKey, **values: Any) -> StepRow:
         fields: dict[str, Any] = {
             "status": "running",
             "config": None,
@@ -231,7 +232,7 @@ class Execution:
             name=key[1],
             count=key[2],
             seq=self.next_seq,
-            started_ms=now_ms(),
+            started_ms=self.now_ms(),
             **fields,
         )
         self.next_seq += 1
@@ -251,11 +252,18 @@ class Execution:
 
     async def do(self, name: Any, config: Any, invoke: Callable[[JsDict], Awaitable[Any]]) -> Any:
         name = self._check_name(name)
-        key = self._key("step", name)
+        key = step_key(self.counters, "step", name)
+        hooks, inst, now_ms = self.hooks, self.instance, self.now_ms
+        if hooks is not None:
+            await hooks.step_reached(inst, key)
         row = self.cache.get(key)
         if row is not None and row.status == "complete":
+            if hooks is not None:
+                hooks.step_ended(inst, key, row)
             return decode(row.output)
         if row is not None and row.status == "errored":
+            if hooks is not None:
+                hooks.step_ended(inst, key, row)
             raise_step_error(json.loads(row.error or "{}"))
         self.boundary()
         if row is None:
@@ -276,7 +284,7 @@ class Execution:
                     },
                 )
             if row.status == "retrying" and row.wake_ms is not None:
-                await self.block(row.wake_ms)
+                await self.block(key, row.wake_ms)
         store = self.engine.store
         while True:
             attempt: dict[str, Any] = {
@@ -302,26 +310,44 @@ class Execution:
                 # Copied down to the nested dict: the defaults are shared by every step.
                 config=JsDict(resolved.public, retries=dict(resolved.public["retries"])),
             )
+            number = len(attempts)
             failure: BaseException
             self.instance.callbacks_running += 1
             try:
-                async with asyncio.timeout(resolved.timeout_ms / 1000):
-                    result = await invoke(ctx)
+                if hooks is None:
+                    async with asyncio.timeout(resolved.timeout_ms / 1000):
+                        result = await invoke(ctx)
+                else:
+                    hooks.attempt_started(inst, key, number)
+                    async with asyncio.timeout(resolved.timeout_ms / 1000):
+                        result = await hooks.run_attempt(inst, key, ctx, invoke)
                 output = encode(result, what=f'Step "{name}-{key[2]}" output')
             except TimeoutError:
                 failure = WorkflowTimeoutError(f"Execution timed out after {resolved.timeout_ms}ms")
             except Exception as exc:  # noqa: BLE001 - every user error is an attempt failure
                 failure = exc
+            except BaseException:
+                if hooks is not None:
+                    hooks.attempt_finished(inst, key, number, "interrupted", None)
+                raise
             else:
                 attempt.update(end=now_ms(), success=True)
                 row.status, row.output, row.ended_ms = "complete", output, attempt["end"]
                 row.attempts = json.dumps(attempts)
+                if hooks is not None:
+                    hooks.attempt_finished(inst, key, number, "success", None)
                 await store.save_step(row)
+                if hooks is not None:
+                    hooks.step_ended(inst, key, row)
                 self.boundary()
                 return decode(output)
             finally:
                 self.instance.callbacks_running -= 1
-            attempt.update(end=now_ms(), success=False, error=error_dict(failure))
+            error = error_dict(failure)
+            if hooks is not None:
+                outcome = "timeout" if isinstance(failure, WorkflowTimeoutError) else "error"
+                hooks.attempt_finished(inst, key, number, outcome, error)
+            attempt.update(end=now_ms(), success=False, error=error)
             row.attempts = json.dumps(attempts)
             failures = sum(
                 1 for a in attempts if a["success"] is False and not a.get("interrupted")
@@ -330,66 +356,82 @@ class Execution:
                 isinstance(failure, NonRetryableError | WorkflowFatalError)
                 or failures > resolved.limit
             ):
-                row.status, row.error, row.ended_ms = (
-                    "errored",
-                    json.dumps(error_dict(failure)),
-                    now_ms(),
-                )
+                row.status, row.error, row.ended_ms = "errored", json.dumps(error), now_ms()
                 await store.save_step(row)
+                if hooks is not None:
+                    hooks.step_ended(inst, key, row)
                 if isinstance(failure, WorkflowFatalError):
                     raise failure
-                raise_step_error(error_dict(failure))
+                raise_step_error(error)
             row.status, row.wake_ms = "retrying", now_ms() + resolved.delay_after(failures)
             attempt["next_retry"] = row.wake_ms
             row.attempts = json.dumps(attempts)
             store.put_step(row)
-            await self.block(row.wake_ms)
+            await self.block(key, row.wake_ms)
             self.boundary()
 
     # -- sleeps --
 
     async def sleep(self, name: Any, duration: Any) -> None:
         name = self._check_name(name)
-        key = self._key("sleep", name)
-        row = self.cache.get(key)
-        if row is not None and row.status == "complete":
-            return
-        self.boundary()
-        if row is None:
-            ms = parse_duration(duration, what=f'duration of sleep "{name}"')
-            if ms > 365 * 86_400_000:
-                raise ValidationError(f'Sleep "{name}" is longer than the maximum of 365 days.')
-            row = self._new_row("sleep", key, status="waiting", wake_ms=now_ms() + ms)
-            self.engine.store.put_step(row)
-        assert row.wake_ms is not None
-        await self.block(row.wake_ms)
-        row.status, row.ended_ms = "complete", now_ms()
-        self.engine.store.put_step(row)
-        self.boundary()
+        key = step_key(self.counters, "sleep", name)
+        if self.hooks is not None:
+            await self.hooks.step_reached(self.instance, key)
+        await self._sleep(key, duration)
 
     async def sleep_until(self, name: Any, timestamp: Any) -> None:
-        name_checked = name if isinstance(name, str) else str(name)
-        key_kind = ("sleep", name_checked)
-        upcoming = (*key_kind, self.counters.get(key_kind, 0) + 1)
-        if upcoming not in self.cache:
+        name = self._check_name(name)
+        key = step_key(self.counters, "sleep", name)
+        if self.hooks is not None:
+            await self.hooks.step_reached(self.instance, key)
+        if key in self.cache:
             # Only a first run checks the time: a replay after the wake-up must not fail.
-            remaining = _epoch_ms(timestamp) - now_ms()
-            if remaining < 0:
-                raise ValueError("You can't sleep until a time in the past, time-traveler")
-            await self.sleep(name, remaining)
-        else:
-            await self.sleep(name, 0)
+            await self._sleep(key, 0)
+            return
+        remaining = _epoch_ms(timestamp) - self.now_ms()
+        if remaining < 0:
+            raise ValueError("You can't sleep until a time in the past, time-traveler")
+        await self._sleep(key, remaining)
+
+    async def _sleep(self, key: StepKey, duration: Any) -> None:
+        row = self.cache.get(key)
+        if row is None or row.status != "complete":
+            self.boundary()
+            if row is None:
+                ms = parse_duration(duration, what=f'duration of sleep "{key[1]}"')
+                if ms > 365 * 86_400_000:
+                    raise ValidationError(
+                        f'Sleep "{key[1]}" is longer than the maximum of 365 days.'
+                    )
+                row = self._new_row("sleep", key, status="waiting", wake_ms=self.now_ms() + ms)
+                self.engine.store.put_step(row)
+            assert row.wake_ms is not None
+            await self.block(key, row.wake_ms)
+            row.status, row.ended_ms = "complete", self.now_ms()
+            self.engine.store.put_step(row)
+            if self.hooks is not None:
+                self.hooks.step_ended(self.instance, key, row)
+            self.boundary()
+        elif self.hooks is not None:
+            self.hooks.step_ended(self.instance, key, row)
 
     # -- events --
 
     async def wait_for_event(self, name: Any, event_type: Any, timeout: Any) -> Any:
         name = self._check_name(name)
         validate_event_type(event_type)
-        key = self._key("waitForEvent", name)
+        key = step_key(self.counters, "waitForEvent", name)
+        hooks, inst = self.hooks, self.instance
+        if hooks is not None:
+            await hooks.step_reached(inst, key)
         row = self.cache.get(key)
         if row is not None and row.status == "complete":
+            if hooks is not None:
+                hooks.step_ended(inst, key, row)
             return decode(row.output)
         if row is not None and row.status == "errored":
+            if hooks is not None:
+                hooks.step_ended(inst, key, row)
             raise WorkflowTimeoutError(json.loads(row.error or "{}").get("message", "timed out"))
         self.boundary()
         if row is None:
@@ -400,14 +442,20 @@ class Execution:
                     f'The timeout of wait_for_event "{name}" must be between 1 second and 365 days.'
                 )
             row = self._new_row(
-                "waitForEvent", key, status="waiting", wake_ms=now_ms() + ms, event_type=event_type
+                "waitForEvent",
+                key,
+                status="waiting",
+                wake_ms=self.now_ms() + ms,
+                event_type=event_type,
             )
             self.engine.store.put_step(row)
         assert row.wake_ms is not None
         while True:
-            event = self._take_buffered(event_type)
+            # A skipped wait (a forced timeout) times out even with a matching event buffered.
+            skipped = hooks is not None and hooks.skip_wait(inst, key, row.wake_ms)
+            event = None if skipped else self._take_buffered(event_type)
             if event is not None:
-                row.status, row.ended_ms = "complete", now_ms()
+                row.status, row.ended_ms = "complete", self.now_ms()
                 row.output = json.dumps(
                     {
                         "payload": json.loads(event.payload) if event.payload else None,
@@ -418,15 +466,19 @@ class Execution:
                 event.consumed_by = f"{name}-{key[2]}"
                 self.engine.store.put_event(event)
                 await self.engine.store.save_step(row)
+                if hooks is not None:
+                    hooks.step_ended(inst, key, row)
                 self.boundary()
                 return decode(row.output)
-            if now_ms() >= row.wake_ms:
+            if skipped or self.now_ms() >= row.wake_ms:
                 message = f"Execution timed out after {row.wake_ms - row.started_ms}ms"
-                row.status, row.ended_ms = "errored", now_ms()
+                row.status, row.ended_ms = "errored", self.now_ms()
                 row.error = json.dumps({"name": "WorkflowTimeoutError", "message": message})
                 await self.engine.store.save_step(row)
+                if hooks is not None:
+                    hooks.step_ended(inst, key, row)
                 raise WorkflowTimeoutError(message)
-            await self.block(row.wake_ms, event_type)
+            await self.block(key, row.wake_ms, event_type)
 
     def _take_buffered(self, event_type: str) -> EventRow | None:
         for index, event in enumerate(self.buffered):
@@ -439,9 +491,9 @@ class Execution:
 
     # -- waiting --
 
-    async def block(self, deadline_ms: int, event_type: str | None = None) -> None:
+    async def block(self, key: StepKey, deadline_ms: int, event_type: str | None = None) -> None:
         """Wait until `deadline_ms` (or an event of `event_type`), parking if it is far off."""
-        await self.engine.block(self.instance, deadline_ms, event_type)
+        await self.engine.block(self.instance, key, deadline_ms, event_type)
 
 
 def _iso(ms: int) -> str:

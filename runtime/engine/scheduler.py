@@ -6,7 +6,8 @@ by an event), *paused*, or *queued* behind the concurrency limit. Only running i
 one of the `max_concurrency` slots: sleeping and waiting ones give theirs back.
 
 The engine is the only writer of instance state in its process; everything durable goes through
-the store's group-commit writer.
+the store's group-commit writer. It reads the time from the `Clock` it is given (real in
+`durable dev`, virtual in `durable.testing`), and reports to the `EngineHooks` it is given, if any.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from durable.runtime.states import CancelReason, StepType
 from durable.runtime.worker.entrypoints import ExecutionContext, NonRetryableError
 from durable.runtime.worker.jsdict import JsDict
 
+from .clock import Clock, WallClock, sleep_until
 from .execution import Execution, Park, error_dict
+from .hooks import WAIT_KINDS, EngineHooks, StepKey
 from .serialization import decode, encode, encode_input
 from .state import Limits, LoadedInstance, WakingInstance, WorkflowDefinition
 from .step import WorkflowStep
-from .store import EventRow, InstanceRow, StepRow, Store, now_ms
+from .store import EventRow, InstanceRow, StepRow, Store
 
 log = logging.getLogger("durable.engine")
 
@@ -65,8 +68,13 @@ class Engine:
         *,
         env: Any = None,
         limits: Limits | None = None,
+        clock: Clock | None = None,
+        hooks: EngineHooks | None = None,
     ) -> None:
         self.store = store
+        self.clock: Clock = clock if clock is not None else WallClock()
+        self.now_ms = self.clock.now_ms
+        self.hooks = hooks
         self.definitions = definitions
         self.env = env
         self.limits = limits or Limits()
@@ -82,7 +90,8 @@ class Engine:
         self._deletions = 0
         self._deleting = 0
         self._timers: list[tuple[int, int]] = []
-        self._timers_changed = asyncio.Event()
+        # Resolved when a deadline earlier than the one the timer loop waits for is parked.
+        self._timers_changed: asyncio.Future[None] | None = None
         self._slots = asyncio.Semaphore(self.limits.max_concurrency)
         self._next_pk = 0
         self._next_event_seq = 0
@@ -98,7 +107,8 @@ class Engine:
         self._next_pk = await self.store.max_instance_pk()
         self._next_event_seq = await self.store.max_event_seq()
         await self.store.upsert_workflows(
-            (d.name, d.class_name, d.script_name) for d in self.definitions.values()
+            ((d.name, d.class_name, d.script_name) for d in self.definitions.values()),
+            stamp_ms=self.now_ms(),
         )
         if resume:
             await self._resume_unfinished()
@@ -127,7 +137,7 @@ class Engine:
         await self.store.flush()
 
     async def _resume_unfinished(self) -> None:
-        horizon = now_ms() + self.limits.park_after_ms
+        horizon = self.now_ms() + self.limits.park_after_ms
         for row in await self.store.unfinished_instances():
             definition = self.definitions.get(row.workflow)
             if definition is None or definition.cls is None:
@@ -136,7 +146,7 @@ class Engine:
                 )
                 continue
             if row.status == "waitingForPause":
-                row.status, row.paused_ms = "paused", now_ms()
+                row.status, row.paused_ms = "paused", self.now_ms()
                 self.store.put_instance(row)
             elif (
                 row.status == "waiting"
@@ -222,7 +232,7 @@ class Engine:
                     raise instance_exists(workflow, request.id)
                 continue
             chosen.append((request.id, request.encoded))
-        stamp = now_ms()
+        stamp = self.now_ms()
         rows: list[InstanceRow] = []
         for instance_id, encoded in chosen:
             self._next_pk += 1
@@ -276,8 +286,10 @@ class Engine:
             self._slots.release()
 
     def _set_status(self, row: InstanceRow, status: str) -> None:
-        row.status, row.modified_ms = status, now_ms()
+        row.status, row.modified_ms = status, self.now_ms()
         self.store.put_instance(row)
+        if self.hooks is not None:
+            self.hooks.status_changed(row)
 
     async def _run(self, inst: LoadedInstance, fresh: bool) -> None:
         inst.started = True
@@ -288,9 +300,11 @@ class Engine:
             known = {e.seq for e in buffered}
             buffered += [e for e in inst.early_events if e.seq not in known]
             inst.early_events.clear()
-            execution = inst.execution = Execution(self, inst, steps, buffered)
+            execution = inst.execution = Execution(self, inst, steps, buffered, self.hooks)
+            if self.hooks is not None:
+                self.hooks.run_started(inst)
             if row.started_ms is None:
-                row.started_ms = now_ms()
+                row.started_ms = self.now_ms()
             row.wake_ms = row.waiting_for = None
             self._set_status(row, "running")
             result = await self._call_run(inst, execution)
@@ -369,11 +383,13 @@ class Engine:
         row = inst.row
         row.output = output
         row.error = json.dumps(error) if error is not None else None
-        row.ended_ms = now_ms()
+        row.ended_ms = self.now_ms()
         row.wake_ms = row.waiting_for = None
         row.status, row.modified_ms = status, row.ended_ms
         self._unload(inst)
         await self.store.save_instance(row)
+        if self.hooks is not None:
+            self.hooks.status_changed(row)
         async with self.finished:
             self.finished.notify_all()
 
@@ -397,21 +413,34 @@ class Engine:
     def _lead_ms(self) -> int:
         return min(self.limits.wake_lead_ms, self.limits.park_after_ms)
 
-    async def block(self, inst: LoadedInstance, deadline_ms: int, event_type: str | None) -> None:
-        """Called by a step waiting for a deadline or an event: wait in memory or park.
+    async def block(
+        self, inst: LoadedInstance, key: StepKey, deadline_ms: int, event_type: str | None
+    ) -> None:
+        """Called by step `key` waiting for a deadline or an event: wait in memory or park.
 
-        Returns once the deadline has passed (never before) or an event of `event_type` came.
+        Returns once the deadline has passed (never before), an event of `event_type` came,
+        or the execution's hooks skip the wait.
         """
         execution = inst.execution
         assert execution is not None
         if event_type is not None and execution.has_buffered(event_type):
             return
+        hooks = execution.hooks
+        if hooks is not None and hooks.skip_wait(inst, key, deadline_ms):
+            return
         row = inst.row
         self._release(inst)
         row.wake_ms, row.waiting_for = deadline_ms, event_type
         self._set_status(row, "waiting")
-        if deadline_ms - now_ms() > 0:
-            await self._wait_in_memory(inst, execution, deadline_ms, event_type)
+        if deadline_ms - self.now_ms() > 0:
+            if hooks is None:
+                await self._wait_in_memory(inst, execution, key, deadline_ms, event_type)
+            else:
+                hooks.wait_began(inst, key, WAIT_KINDS[key[0]], deadline_ms, event_type)
+                try:
+                    await self._wait_in_memory(inst, execution, key, deadline_ms, event_type)
+                finally:
+                    hooks.wait_ended(inst, key)
         if self.draining:
             raise Park()
         await self._acquire(inst)
@@ -419,11 +448,16 @@ class Engine:
         self._set_status(row, "running")
 
     async def _wait_in_memory(
-        self, inst: LoadedInstance, execution: Execution, deadline_ms: int, event_type: str | None
+        self,
+        inst: LoadedInstance,
+        execution: Execution,
+        key: StepKey,
+        deadline_ms: int,
+        event_type: str | None,
     ) -> None:
         """Wait for the deadline or the event; park (raise Park) if they are too far off."""
         limits, lead = self.limits, self._lead_ms
-        now = now_ms()
+        now = self.now_ms()
         remaining = deadline_ms - now
         if remaining > lead and (
             self._waiting_in_memory >= limits.max_waiting_in_memory
@@ -433,6 +467,7 @@ class Engine:
         park_at = now + limits.park_after_ms
         parking = False
         loop = asyncio.get_running_loop()
+        wake_at, hooks = self.clock.wake_at, execution.hooks
         self._waiting_in_memory += 1
         try:
             # A timer may end a little before the deadline (now_ms() truncates, and the loop's
@@ -446,17 +481,16 @@ class Engine:
                     wait_ms = min(remaining, park_at - now)
                 future: asyncio.Future[None] = loop.create_future()
                 inst.waiter, inst.waiter_type = future, event_type
-                # A plain timer resolving the future: cheaper than asyncio.timeout, whose
-                # expiry cancels the task and unwinds every frame of run() (a thousand
-                # sleepers wake at once in a burst).
-                timer = loop.call_later(wait_ms / 1000, _resolve, future)
+                timer = wake_at(now + wait_ms, future)
                 try:
                     await future
                 finally:
                     timer.cancel()
                 if event_type is not None and execution.has_buffered(event_type):
                     return
-                now = now_ms()
+                if hooks is not None and hooks.skip_wait(inst, key, deadline_ms):
+                    return  # woken early by a hook that now skips this wait
+                now = self.now_ms()
                 remaining = deadline_ms - now
         except Park:
             if inst.pause_requested:
@@ -481,13 +515,13 @@ class Engine:
     def _park_pk(self, pk: int, wake_ms: int, waiting_for: str | None) -> None:
         self._parked[pk] = (wake_ms, waiting_for)
         heapq.heappush(self._timers, (wake_ms, pk))
-        if self._timers[0][1] == pk:
-            self._timers_changed.set()
+        if self._timers[0][1] == pk and self._timers_changed is not None:
+            _resolve(self._timers_changed)
 
     def park_paused(self, inst: LoadedInstance) -> None:
         """Record that `inst` reached a step boundary with a pause pending."""
         inst.pause_requested = False
-        inst.row.paused_ms = now_ms()
+        inst.row.paused_ms = self.now_ms()
         self._set_status(inst.row, "paused")
         self._unload(inst)
 
@@ -502,19 +536,18 @@ class Engine:
                 except Exception:  # noqa: BLE001 - the loop must outlive a failed read
                     log.exception("could not load %d parked instance(s)", len(due))
                 continue
-            self._timers_changed.clear()
-            timeout = None
-            if self._timers:
-                timeout = (self._timers[0][0] - self._lead_ms - now_ms()) / 1000
+            changed = self._timers_changed = asyncio.get_running_loop().create_future()
             try:
-                async with asyncio.timeout(timeout):
-                    await self._timers_changed.wait()
-            except TimeoutError:
-                pass
+                if self._timers:
+                    await sleep_until(self.clock, self._timers[0][0] - self._lead_ms, changed)
+                else:
+                    await changed
+            finally:
+                self._timers_changed = None
 
     def _take_due(self) -> list[int]:
         """Move the parked instances due within the wake lead from the heap to `_waking`."""
-        horizon = now_ms() + self._lead_ms
+        horizon = self.now_ms() + self._lead_ms
         due: list[int] = []
         while self._timers and self._timers[0][0] <= horizon:
             wake_ms, pk = heapq.heappop(self._timers)
@@ -534,7 +567,7 @@ class Engine:
                 states = await self.store.replay_states(pks)
             except BaseException:
                 # Try again in a second; the replay parks it again if its deadline is far.
-                retry_at = now_ms() + 1000
+                retry_at = self.now_ms() + 1000
                 for pk in pks:
                     waking = self._waking.pop(pk, None)
                     if waking is not None:
@@ -573,7 +606,7 @@ class Engine:
         inst = self.loaded.get(row.pk)
         if inst is None:
             self._unpark(row.pk)
-            row.paused_ms = now_ms()
+            row.paused_ms = self.now_ms()
             self._set_status(row, "paused")
             await self.store.flush()
             return
@@ -599,7 +632,7 @@ class Engine:
         if row.status != "paused":
             return
         if row.paused_ms is not None:
-            self.store.shift_deadlines(row.pk, now_ms() - row.paused_ms)
+            self.store.shift_deadlines(row.pk, self.now_ms() - row.paused_ms)
         row.paused_ms = None
         self._set_status(row, "queued")
         self._launch(LoadedInstance(row, self.definition(workflow)), fresh=False)
@@ -620,7 +653,7 @@ class Engine:
             await self._settle(inst)
             return
         self._unpark(row.pk)
-        row.ended_ms = now_ms()
+        row.ended_ms = self.now_ms()
         row.wake_ms = row.waiting_for = None
         self._set_status(row, "terminated")
         await self.store.flush()
@@ -711,7 +744,7 @@ class Engine:
         encoded = encode_input(payload, what="The event payload")
         row = await self.get_row(workflow, instance_id)
         self._next_event_seq += 1
-        event = EventRow(self._next_event_seq, row.pk, event_type, encoded, now_ms())
+        event = EventRow(self._next_event_seq, row.pk, event_type, encoded, self.now_ms())
         await self.store.save_event(event)
         inst = self.loaded.get(row.pk)
         if inst is not None:

@@ -21,7 +21,6 @@ import json
 import logging
 import operator
 import sqlite3
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from durable.runtime.errors import StoreError
 from durable.runtime.states import FINISHED, StepState
 
+from .clock import wall_ms
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -51,10 +51,6 @@ def _sql_set(values: Iterable[str]) -> str:
 # The state sets as SQL, built from the enums so that SQL and Python cannot disagree.
 _FINISHED_SQL = _sql_set(FINISHED)
 _TIMED_STEP_SQL = _sql_set((StepState.WAITING, StepState.RETRYING))
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(slots=True)
@@ -320,8 +316,10 @@ class StoreQueries(ABC):
             (delta_ms, pk),
         )
 
-    async def upsert_workflows(self, rows: Iterable[tuple[str, str, str | None]]) -> None:
-        stamp = now_ms()
+    async def upsert_workflows(
+        self, rows: Iterable[tuple[str, str, str | None]], *, stamp_ms: int
+    ) -> None:
+        stamp = stamp_ms
         for name, class_name, script_name in rows:
             self._statement(
                 "INSERT INTO workflows (name, class_name, script_name, created_ms, modified_ms) "
@@ -339,7 +337,7 @@ class StoreQueries(ABC):
     ) -> None:
         """Record a write command for `durable dev` to apply when it next starts."""
         sql = "INSERT INTO intents (workflow, instance_id, action, body, created_ms) VALUES (?, ?, ?, ?, ?)"
-        params = (workflow, instance_id, action, json.dumps(body), now_ms())
+        params = (workflow, instance_id, action, json.dumps(body), wall_ms())
         self._statement(sql, params)
         await self.flush()
 

@@ -2,8 +2,8 @@
 
 It is the runtime `durable dev` runs (config, user code, store, engine, bindings built by
 `open_runtime`), with three differences: the store is temporary, the engine is the harness's
-(`HarnessEngine`: virtual clock, modifiers, trace), and time is virtual — a sleep or a retry
-back-off never fires by itself, `advance()` fires it.
+(`HarnessEngine`: the harness's hooks for modifiers and the trace), and the engine is given a
+virtual clock — a sleep or a retry back-off never fires by itself, `advance()` fires it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from durable.runtime.config import ProjectConfig, load_config
 from durable.runtime.dev.project import Runtime, open_runtime
 from durable.runtime.worker.fetch_api import Request, Response, coerce_response
 
-from . import clock as clock_module
 from .clock import VirtualClock
 from .harness import Harness, HarnessEngine
 from .introspection import harness_of
@@ -138,18 +137,17 @@ async def open_env(
     assert store_dir is not None
     clock = VirtualClock(start_ms)
     harness = Harness(clock)
-    clock_module.install(clock)
     try:
         runtime = await open_runtime(
             project,
             persist_dir=store_dir,
             engine_factory=functools.partial(HarnessEngine, harness=harness),
+            clock=clock,
         )
         try:
             yield DurableEnv(runtime, harness)
         finally:
             await runtime.close()
     finally:
-        clock_module.uninstall(clock)
         if owned:
             shutil.rmtree(store_dir, ignore_errors=True)

@@ -1,52 +1,48 @@
-"""The engine as the test harness runs it: same code paths, plus a virtual clock and modifiers.
+"""The engine as the test harness runs it: the production engine, given a virtual clock and hooks.
 
-`HarnessEngine` is the ordinary `Engine` with a few methods overridden, so everything a test
-exercises is the production engine:
+`Harness` is the engine's `EngineHooks` (see `durable.runtime.engine.hooks`):
 
-* `block()` (where sleeps, retry back-offs and event waits wait) waits on the virtual clock and
-  never parks; it returns at once for a disabled sleep or retry delay and for a forced event
-  timeout;
-* `_call_run()` wraps the execution's `do`, `sleep` and `wait_for_event` of every (re)run, to
-  apply step mocks attempt by attempt and to record the trace;
-* `create_batch()` applies an active `introspect_workflow` session to new instances;
-* `_set_status()` / `_finish()` wake whoever waits for a status.
+* its observation hooks record the trace (attempts, sleeps, event waits, runs), collect step
+  results, and wake whoever waits for a status or a result;
+* its seam applies the modifiers: `run_attempt()` replaces a mocked attempt's callback,
+  `skip_wait()` ends a disabled sleep or retry delay at once and times a forced event wait out.
 
-Which step is blocking is carried in a context variable set by the wrappers: concurrent steps
-run in their own asyncio tasks, so each sees its own.
+`HarnessEngine` is the ordinary `Engine` built with the harness's `VirtualClock` and hooks; it
+overrides only `create_batch()` (to apply an active `introspect_workflow` session to new
+instances) and `restart()` (to forget the step results of the run before).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from durable.runtime.durations import parse_duration
-from durable.runtime.engine.execution import Execution, Park, error_dict
+from durable.runtime.engine.clock import Clock
+from durable.runtime.engine.hooks import EngineHooks
+from durable.runtime.engine.hooks import StepKey as CacheKey
 from durable.runtime.engine.scheduler import Engine
-from durable.runtime.engine.serialization import encode
+from durable.runtime.engine.serialization import decode
 from durable.runtime.engine.state import Limits, LoadedInstance, WorkflowDefinition
-from durable.runtime.engine.store import InstanceRow, Store
+from durable.runtime.engine.store import InstanceRow, StepRow, Store
 from durable.runtime.errors import WorkflowTimeoutError
 from durable.runtime.worker.jsdict import JsDict
 
 from .clock import VirtualClock, wall_ms
 from .modifier import InstanceMods, StepKey, apply_operation, make_error
-from .trace import EventWaitRecord, SleepRecord, Trace
+from .trace import AttemptRecord, EventWaitRecord, SleepRecord, Trace
 
 if TYPE_CHECKING:
     from .introspection import WorkflowIntrospector
 
 Ident = tuple[str, str]  # (workflow, instance id)
-CacheKey = tuple[str, str, int]  # the engine's step cache key: (kind, name, occurrence)
 
-# Nothing parks (the clock is virtual, a parked instance would wait for the real time), and
-# wait_for_event keeps production's 1-second minimum timeout.
+# Nothing parks: a parked instance is replayed when it wakes, which would make a trace count
+# runs of run() that a test did not cause. wait_for_event keeps production's 1-second minimum.
 HARNESS_LIMITS = Limits(max_concurrency=1000, park_after_ms=2**62, min_event_timeout_ms=1000)
-
-_BLOCKING: ContextVar[CacheKey | None] = ContextVar("durable_testing_blocking", default=None)
 
 
 class Signal:
@@ -63,8 +59,9 @@ class Signal:
         return self._event
 
 
-class Harness:
-    """Test-only state next to the engine: modifiers, traces, step results, the clock."""
+class Harness(EngineHooks):
+    """Test-only state next to the engine: modifiers, traces, step results, the clock; the
+    engine's hooks (see the module docstring)."""
 
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
@@ -77,6 +74,7 @@ class Harness:
         self.blocked: dict[Ident, tuple[CacheKey | None, int, str | None]] = {}
         self.order = itertools.count(1)
         self.signal = Signal()
+        self._attempts: dict[tuple[Ident, CacheKey], AttemptRecord] = {}
 
     def mods_for(self, ident: Ident) -> InstanceMods:
         return self.mods.setdefault(ident, InstanceMods())
@@ -87,7 +85,7 @@ class Harness:
             trace = self.traces[ident] = Trace(ident[0], ident[1], self.order)
         return trace
 
-    def record_result(self, ident: Ident, key: StepKey, kind: str, value: str) -> None:
+    def record_result(self, ident: Ident, key: CacheKey, kind: str, value: str) -> None:
         self.results.setdefault(ident, {})[key] = (kind, value)
         self.signal.notify()
 
@@ -118,185 +116,149 @@ class Harness:
         for (wf, instance_id), (event_type, payload) in deliveries:
             await self.engine.send_event(wf, instance_id, event_type, payload)
 
-    # -- wrapping one run of run() --
+    # -- the engine's hooks: the trace --
 
-    def instrument(self, inst: LoadedInstance, execution: Execution) -> None:
-        ident: Ident = (inst.row.workflow, inst.row.id)
-        trace = self.trace(ident)
-        trace.runs += 1
-        clock = self.clock
-        real_do, real_sleep, real_wait = (
-            execution.do,
-            execution.sleep,
-            execution.wait_for_event,
-        )
+    def run_started(self, inst: LoadedInstance) -> None:
+        self.trace(_ident(inst)).runs += 1
 
-        def upcoming(kind: str, name: Any) -> CacheKey | None:
-            # The engine numbers occurrences synchronously at the top of the call, so the key
-            # computed here, just before delegating, is the one it will use.
-            if not isinstance(name, str):
-                return None
-            return (kind, name, execution.counters.get((kind, name), 0) + 1)
+    def status_changed(self, row: InstanceRow) -> None:
+        self.signal.notify()
 
-        async def do(name: Any, config: Any, invoke: Callable[[JsDict], Awaitable[Any]]) -> Any:
-            key = upcoming("step", name)
-            if key is None:
-                return await real_do(name, config, invoke)
-            step_key: StepKey = (key[1], key[2])
-
-            async def attempt(ctx: JsDict) -> Any:
-                number = int(ctx["attempt"])
-                mods = self.mods.get(ident)
-                action = mods.action(step_key, number) if mods is not None else None
-                record = trace.start_attempt(key[1], key[2], number, clock.now_ms())
-                record.mocked = action.kind if action is not None else None
-                self.signal.notify()
-                try:
-                    if action is None:
-                        result = await invoke(ctx)
-                    elif action.kind == "error":
-                        assert action.error is not None
-                        raise make_error(action.error)
-                    elif action.kind == "timeout":
-                        timeout_ms = parse_duration(ctx["config"]["timeout"])
-                        raise WorkflowTimeoutError(f"Execution timed out after {timeout_ms}ms")
-                    else:
-                        result = action.value
-                    # The engine makes the same check next; making it here lets the trace
-                    # record an unserialisable output as the failed attempt it is.
-                    encode(result, what=f'Step "{key[1]}-{key[2]}" output')
-                except Exception as exc:
-                    outcome = "timeout" if isinstance(exc, WorkflowTimeoutError) else "error"
-                    trace.end_attempt(record, outcome, clock.now_ms(), error_dict(exc))
-                    raise
-                except BaseException:  # cancelled: a timeout, a terminate or a shutdown
-                    trace.end_attempt(record, "interrupted", clock.now_ms())
-                    raise
-                trace.end_attempt(record, "success", clock.now_ms())
-                return result
-
-            token = _BLOCKING.set(key)
-            try:
-                value = await real_do(name, config, attempt)
-            except Exception as exc:
-                row = execution.cache.get(key)
-                if row is not None and row.status == "errored" and row.error is not None:
-                    self.record_result(ident, step_key, "error", row.error)
-                if isinstance(exc, WorkflowTimeoutError):
-                    trace.step_timed_out(key[1], key[2])
-                raise
-            finally:
-                _BLOCKING.reset(token)
-            self.record_result(ident, step_key, "ok", encode(value))
-            return value
-
-        async def sleep(name: Any, duration: Any) -> None:
-            key = upcoming("sleep", name)
-            if key is None:
-                return await real_sleep(name, duration)
-            record = None
-            cached = execution.cache.get(key)
-            if cached is None or cached.status != "complete":
-                record = next(
-                    (
-                        s
-                        for s in trace.sleeps
-                        if (s.name, s.index) == key[1:] and s.ended_ms is None
-                    ),
-                    None,
-                ) or _append(trace.sleeps, SleepRecord(key[1], key[2], clock.now_ms()))
-            token = _BLOCKING.set(key)
-            try:
-                await real_sleep(name, duration)
-            finally:
-                _BLOCKING.reset(token)
-            if record is not None:
-                record.ended_ms = clock.now_ms()
-                self.signal.notify()
-
-        async def wait_for_event(name: Any, event_type: Any, timeout: Any) -> Any:
-            key = upcoming("waitForEvent", name)
-            if key is None:
-                return await real_wait(name, event_type, timeout)
-            cached = execution.cache.get(key)
-            fresh = cached is None or cached.status not in ("complete", "errored")
-            mods = self.mods.get(ident)
-            forced = fresh and mods is not None and mods.event_timeout_forced((key[1], key[2]))
-            record = None
-            if fresh:
-                record = next(
-                    (e for e in trace.events if (e.name, e.index) == key[1:] and e.outcome is None),
-                    None,
-                ) or _append(
-                    trace.events,
-                    EventWaitRecord(key[1], key[2], str(event_type), clock.now_ms()),
-                )
-                record.forced_timeout = bool(forced)
-            # A forced timeout wins over an event already buffered, as in JavaScript: hide those
-            # events from this wait, and hand them back (in arrival order) afterwards.
-            hidden = [e for e in execution.buffered if e.type == event_type] if forced else []
-            for event in hidden:
-                execution.buffered.remove(event)
-            token = _BLOCKING.set(key)
-            try:
-                result = await real_wait(name, event_type, timeout)
-            except WorkflowTimeoutError:
-                if record is not None:
-                    record.outcome, record.ended_ms = "timeout", clock.now_ms()
-                raise
-            finally:
-                _BLOCKING.reset(token)
-                execution.buffered[:0] = hidden
-                self.signal.notify()
-            if record is not None:
-                record.outcome, record.ended_ms = "received", clock.now_ms()
-                record.payload = result.get("payload") if isinstance(result, dict) else None
-            return result
-
-        # Instance attributes shadow the methods: WorkflowStep (and sleep_until, which calls
-        # self.sleep) go through the wrappers, the engine's own code is untouched.
-        execution.do = do  # type: ignore[method-assign]
-        execution.sleep = sleep  # type: ignore[method-assign]
-        execution.wait_for_event = wait_for_event  # type: ignore[method-assign]
-
-    # -- waiting on the virtual clock --
-
-    def skip_wait(
-        self, inst: LoadedInstance, key: CacheKey | None, deadline_ms: int, probe: bool = False
-    ) -> bool:
-        """True when a modifier says this wait does not happen. `probe` only asks: a forced
-        event timeout is then applied by the `block()` the woken wait makes next."""
-        ident: Ident = (inst.row.workflow, inst.row.id)
-        if key is None:
-            return False
+    async def step_reached(self, inst: LoadedInstance, key: CacheKey) -> None:
+        """Open the trace record of a sleep or an event wait that is not served from the cache
+        (or continue the one a run that stopped while it waited left open)."""
         kind, name, index = key
-        if kind == "sleep" and not probe:
-            for record in self.trace(ident).sleeps:
-                if (record.name, record.index) == (name, index) and record.ended_ms is None:
+        if kind == "step":
+            return
+        execution = inst.execution
+        cached = execution.cache.get(key) if execution is not None else None
+        trace = self.trace(_ident(inst))
+        now = self.clock.now_ms()
+        if kind == "sleep":
+            if cached is None or cached.status != "complete":
+                if not any(s.ended_ms is None for s in _sleeps_at(trace, name, index)):
+                    trace.sleeps.append(SleepRecord(name, index, now))
+            return
+        if cached is not None and cached.status in ("complete", "errored"):
+            return
+        record = _open_event_wait(trace, name, index)
+        if record is None:
+            # The type is filled in by skip_wait(), which the engine asks once the row exists.
+            event_type = cached.event_type if cached is not None else None
+            record = EventWaitRecord(name, index, event_type or "", now)
+            trace.events.append(record)
+        mods = self.mods.get(_ident(inst))
+        record.forced_timeout = mods is not None and mods.event_timeout_forced((name, index))
+
+    def attempt_started(self, inst: LoadedInstance, key: CacheKey, attempt: int) -> None:
+        ident = _ident(inst)
+        record = self.trace(ident).start_attempt(key[1], key[2], attempt, self.clock.now_ms())
+        self._attempts[(ident, key)] = record
+        self.signal.notify()
+
+    def attempt_finished(
+        self,
+        inst: LoadedInstance,
+        key: CacheKey,
+        attempt: int,
+        outcome: str,
+        error: dict[str, str] | None,
+    ) -> None:
+        ident = _ident(inst)
+        record = self._attempts.pop((ident, key), None)
+        if record is not None:
+            self.trace(ident).end_attempt(record, outcome, self.clock.now_ms(), error)
+
+    def wait_began(
+        self,
+        inst: LoadedInstance,
+        key: CacheKey,
+        kind: str,
+        deadline_ms: int,
+        event_type: str | None,
+    ) -> None:
+        self.blocked[_ident(inst)] = (key, deadline_ms, event_type)
+
+    def wait_ended(self, inst: LoadedInstance, key: CacheKey) -> None:
+        self.blocked.pop(_ident(inst), None)
+
+    def step_ended(self, inst: LoadedInstance, key: CacheKey, row: StepRow) -> None:
+        ident = _ident(inst)
+        kind, name, index = key
+        trace = self.trace(ident)
+        now = self.clock.now_ms()
+        if kind == "step":
+            if row.status == "complete":
+                self.record_result(ident, (name, index), "ok", row.output or "null")
+            elif row.error is not None:
+                if json.loads(row.error).get("name") == "WorkflowTimeoutError":
+                    trace.step_timed_out(name, index)
+                self.record_result(ident, (name, index), "error", row.error)
+            return
+        if kind == "sleep":
+            for record in _sleeps_at(trace, name, index):
+                if record.ended_ms is None:
+                    record.ended_ms = now
+            self.signal.notify()
+            return
+        event = _open_event_wait(trace, name, index)
+        if event is not None:
+            if row.status == "complete":
+                event.outcome, event.ended_ms = "received", now
+                output = decode(row.output)
+                event.payload = output.get("payload") if isinstance(output, dict) else None
+            else:
+                event.outcome, event.ended_ms = "timeout", now
+        self.signal.notify()
+
+    # -- the engine's seam: modifiers --
+
+    async def run_attempt(
+        self,
+        inst: LoadedInstance,
+        key: CacheKey,
+        ctx: JsDict,
+        invoke: Callable[[JsDict], Awaitable[Any]],
+    ) -> Any:
+        ident = _ident(inst)
+        mods = self.mods.get(ident)
+        action = mods.action((key[1], key[2]), int(ctx["attempt"])) if mods is not None else None
+        if action is None:
+            return await invoke(ctx)
+        record = self._attempts.get((ident, key))
+        if record is not None:
+            record.mocked = action.kind
+        if action.kind == "error":
+            assert action.error is not None
+            raise make_error(action.error)
+        if action.kind == "timeout":
+            timeout_ms = parse_duration(ctx["config"]["timeout"])
+            raise WorkflowTimeoutError(f"Execution timed out after {timeout_ms}ms")
+        return action.value
+
+    def skip_wait(self, inst: LoadedInstance, key: CacheKey, deadline_ms: int) -> bool:
+        """True when a modifier says this wait does not happen (see `EngineHooks.skip_wait`)."""
+        ident = _ident(inst)
+        kind, name, index = key
+        if kind == "sleep":
+            for record in _sleeps_at(self.trace(ident), name, index):
+                if record.ended_ms is None:
                     record.deadline_ms = deadline_ms
+        elif kind == "waitForEvent":
+            event = _open_event_wait(self.trace(ident), name, index)
+            row = inst.execution.cache.get(key) if inst.execution is not None else None
+            if event is not None and not event.event_type and row is not None:
+                event.event_type = row.event_type or ""
         mods = self.mods.get(ident)
         if mods is None:
             return False
         if kind == "sleep" and mods.sleep_disabled((name, index)):
-            for record in self.trace(ident).sleeps:
-                if (record.name, record.index) == (name, index):
-                    record.disabled = True
+            for record in _sleeps_at(self.trace(ident), name, index):
+                record.disabled = True
             return True
-        if kind == "step" and mods.retry_delay_disabled((name, index)):
-            return True
-        if kind == "waitForEvent" and mods.event_timeout_forced((name, index)):
-            if probe:
-                return True
-            execution = inst.execution
-            row = execution.cache.get(key) if execution is not None else None
-            if row is not None and row.wake_ms is not None:
-                # The engine times the wait out once its deadline has passed; moving the
-                # deadline to now (keeping its length for the message) does exactly that.
-                now = self.clock.now_ms()
-                length = row.wake_ms - row.started_ms
-                row.started_ms, row.wake_ms = now - length, now
-                return True
-        return False
+        if kind == "step":
+            return mods.retry_delay_disabled((name, index))
+        return kind == "waitForEvent" and mods.event_timeout_forced((name, index))
 
     def rewake(self, ident: Ident) -> None:
         """Called after a modification: if the instance waits on something that is now
@@ -306,11 +268,10 @@ class Harness:
         inst = self.engine._by_key.get(ident)
         if blocked is None or blocked[0] is None or inst is None or inst.execution is None:
             return
-        key = blocked[0]
-        if self.skip_wait(inst, key, blocked[1], probe=True):
+        if self.skip_wait(inst, blocked[0], blocked[1]):
             waiter = inst.waiter
             if waiter is not None and not waiter.done():
-                waiter.set_result(None)  # block() goes on as if the deadline had passed
+                waiter.set_result(None)  # the engine asks skip_wait again, and stops waiting
 
     def busy(self) -> list[str]:
         """Instances still doing something that is not waiting on the clock or an event."""
@@ -377,13 +338,23 @@ class Harness:
         return f"; it waits on {what}{name} due {due}: call durable_env.advance(...) or {modifier}"
 
 
-def _append(items: list[Any], item: Any) -> Any:
-    items.append(item)
-    return item
+def _ident(inst: LoadedInstance) -> Ident:
+    return (inst.row.workflow, inst.row.id)
+
+
+def _sleeps_at(trace: Trace, name: str, index: int) -> list[SleepRecord]:
+    return [s for s in trace.sleeps if (s.name, s.index) == (name, index)]
+
+
+def _open_event_wait(trace: Trace, name: str, index: int) -> EventWaitRecord | None:
+    return next(
+        (e for e in trace.events if (e.name, e.index) == (name, index) and e.outcome is None),
+        None,
+    )
 
 
 class HarnessEngine(Engine):
-    """The engine with a virtual clock, step modifiers and a trace (see the module docstring)."""
+    """The engine with the harness's virtual clock and hooks (see the module docstring)."""
 
     def __init__(
         self,
@@ -393,52 +364,20 @@ class HarnessEngine(Engine):
         harness: Harness,
         env: Any = None,
         limits: Limits | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        super().__init__(store, definitions, env=env, limits=limits or HARNESS_LIMITS)
+        # `clock` is what open_runtime passes: the harness's, which the engine must read.
+        assert clock is None or clock is harness.clock
+        super().__init__(
+            store,
+            definitions,
+            env=env,
+            limits=limits or HARNESS_LIMITS,
+            clock=harness.clock,
+            hooks=harness,
+        )
         self.harness = harness
         harness.engine = self
-
-    async def _call_run(self, inst: LoadedInstance, execution: Execution) -> Any:
-        self.harness.instrument(inst, execution)
-        return await super()._call_run(inst, execution)
-
-    async def block(self, inst: LoadedInstance, deadline_ms: int, event_type: str | None) -> None:
-        """Engine.block with the virtual clock instead of real timeouts and parking; keep the
-        two in step (statuses, slot release, pause handling)."""
-        execution = inst.execution
-        assert execution is not None
-        if event_type is not None and execution.has_buffered(event_type):
-            return
-        harness = self.harness
-        key = _BLOCKING.get()
-        if harness.skip_wait(inst, key, deadline_ms):
-            return
-        row = inst.row
-        ident: Ident = (row.workflow, row.id)
-        self._release(inst)
-        row.wake_ms, row.waiting_for = deadline_ms, event_type
-        self._set_status(row, "waiting")
-        if deadline_ms > harness.clock.now_ms():
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            inst.waiter, inst.waiter_type = future, event_type
-            harness.clock.wake_at(deadline_ms, future)
-            harness.blocked[ident] = (key, deadline_ms, event_type)
-            try:
-                await future
-            except Park:
-                if inst.pause_requested:
-                    self.park_paused(inst)
-                raise
-            finally:
-                inst.waiter = inst.waiter_type = None
-                harness.blocked.pop(ident, None)
-                if not future.done():
-                    future.cancel()  # the clock drops timers whose waiter is gone
-        if self.draining:
-            raise Park()
-        await self._acquire(inst)
-        row.wake_ms = row.waiting_for = None
-        self._set_status(row, "running")
 
     async def create_batch(
         self,
@@ -460,18 +399,3 @@ class HarnessEngine(Engine):
         # Step results are collected again as the restarted run goes (kept steps replay).
         self.harness.results.pop((workflow, instance_id), None)
         await super().restart(workflow, instance_id, from_step)
-
-    def _set_status(self, row: InstanceRow, status: str) -> None:
-        super()._set_status(row, status)
-        self.harness.signal.notify()
-
-    async def _finish(
-        self,
-        inst: LoadedInstance,
-        status: str,
-        *,
-        output: str | None = None,
-        error: dict[str, str] | None = None,
-    ) -> None:
-        await super()._finish(inst, status, output=output, error=error)
-        self.harness.signal.notify()

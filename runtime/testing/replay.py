@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from durable.runtime.engine.execution import Execution, error_dict
+from durable.runtime.engine.hooks import EngineHooks
+from durable.runtime.engine.hooks import StepKey as CacheKey
 from durable.runtime.engine.scheduler import Engine
 from durable.runtime.engine.serialization import decode, encode
 from durable.runtime.engine.state import LoadedInstance
@@ -28,7 +30,6 @@ from durable.runtime.errors import DeterminismError as DeterminismError
 
 from .modifier import IntrospectionError
 
-CacheKey = tuple[str, str, int]
 _KINDS = {"step": "step.do", "sleep": "step.sleep", "waitForEvent": "step.wait_for_event"}
 
 
@@ -54,56 +55,29 @@ def describe(key: CacheKey) -> str:
     return f'{_KINDS.get(kind, kind)} "{name}"{occurrence}'
 
 
-class _Replayer:
-    def __init__(self, execution: Execution) -> None:
-        self.execution = execution
+class _Replayer(EngineHooks):
+    """The replay's hooks: hold each branch of `run()` at the first step the history lacks."""
+
+    def __init__(self) -> None:
         self.reached: list[CacheKey] = []
         self.stopped: list[tuple[CacheKey, bool]] = []  # (key, recorded?)
         self.progress = 0
 
-    async def _checkpoint(self, kind: str, name: Any) -> None:
-        """Block this branch of run() forever if the history has no outcome for the step."""
-        if not isinstance(name, str):
-            return
-        execution = self.execution
-        key = (kind, name, execution.counters.get((kind, name), 0) + 1)
+    async def step_reached(self, inst: LoadedInstance, key: CacheKey) -> None:
+        """Block this branch of run() forever if the history has no outcome for the step.
+
+        Reached before the engine looks at the cache, and before `sleep_until` compares its
+        timestamp with "now": on replay it may well be in the past, which only matters for a
+        step that would run for real.
+        """
+        execution = inst.execution
+        assert execution is not None
         row = execution.cache.get(key)
         self.progress += 1
         if row is None or row.status not in ("complete", "errored"):
             self.stopped.append((key, row is not None))
             await asyncio.get_running_loop().create_future()
         self.reached.append(key)
-
-    def install(self) -> None:
-        execution = self.execution
-        real_do, real_sleep, real_wait = (
-            execution.do,
-            execution.sleep,
-            execution.wait_for_event,
-        )
-
-        async def do(name: Any, config: Any, invoke: Any) -> Any:
-            await self._checkpoint("step", name)
-            return await real_do(name, config, invoke)
-
-        async def sleep(name: Any, duration: Any) -> None:
-            await self._checkpoint("sleep", name)
-            await real_sleep(name, duration)
-
-        async def sleep_until(name: Any, timestamp: Any) -> None:
-            # Check before the engine compares the timestamp with "now": on replay it may well
-            # be in the past, which only matters for a step that would run for real.
-            await self._checkpoint("sleep", name)
-            await real_sleep(name, 0)
-
-        async def wait_for_event(name: Any, event_type: Any, timeout: Any) -> Any:
-            await self._checkpoint("waitForEvent", name)
-            return await real_wait(name, event_type, timeout)
-
-        execution.do = do  # type: ignore[method-assign]
-        execution.sleep = sleep  # type: ignore[method-assign]
-        execution.sleep_until = sleep_until  # type: ignore[method-assign]
-        execution.wait_for_event = wait_for_event  # type: ignore[method-assign]
 
 
 async def replay_instance(
@@ -119,15 +93,14 @@ async def replay_instance(
     steps = await engine.store.steps_of(live.pk)
     # A detached copy: the replay must not touch the live instance or its row.
     inst = LoadedInstance(dataclasses.replace(live), definition)
-    execution = Execution(engine, inst, steps, [])
+    replayer = _Replayer()
+    execution = Execution(engine, inst, steps, [], replayer)
     inst.execution = execution
-    replayer = _Replayer(execution)
-    replayer.install()
     result = ReplayResult(status=live.status)
 
     async def run() -> Any:
-        # The base class's _call_run: the harness's override would instrument this run.
-        value = await Engine._call_run(engine, inst, execution)
+        # Not engine._run: this run is not the instance's, and records nothing.
+        value = await engine._call_run(inst, execution)
         if execution.fatal is not None:
             raise execution.fatal
         return decode(encode(value, what="The output of run()"))

@@ -9,6 +9,7 @@ import pytest
 
 from durable.runtime.engine.state import Limits
 from durable.runtime.errors import ConflictError, InstanceNotFoundError, ValidationError
+from durable.testing import VirtualClock
 
 WAIT = ("complete", "errored", "terminated")
 
@@ -96,15 +97,21 @@ async def test_pause_a_waiting_instance_shifts_its_timer(project, runtime_factor
                 return "woke"
         """
     )
-    runtime = await runtime_factory(config)
+    clock = VirtualClock(0)
+    runtime = await runtime_factory(config, clock=clock)
     instance = await runtime.env.MY_WORKFLOW.create()
     await runtime.engine.wait_for("my-workflow", instance.id, ("waiting",), timeout=5)
+    clock.move_to(100)
     await instance.pause()
     assert (await instance.status())["status"] == "paused"
-    await asyncio.sleep(0.4)  # longer than the sleep: paused time does not count
+    clock.move_to(500)  # longer than the sleep: paused time does not count
     await instance.resume()
-    await asyncio.sleep(0.1)
-    assert (await instance.status())["status"] in ("waiting", "running", "queued")
+    await runtime.engine.wait_for("my-workflow", instance.id, ("waiting",), timeout=5)
+    clock.move_to(699)  # 300 ms of sleep less the 100 ms before the pause, 1 ms short
+    for _ in range(20):  # loop turns, no real time: a wake-up timed wrong would complete it
+        await asyncio.sleep(0)
+    assert (await instance.status())["status"] == "waiting"
+    clock.move_to(700)
     await runtime.engine.wait_for("my-workflow", instance.id, WAIT, timeout=5)
     assert (await instance.status())["output"] == "woke"
 

@@ -10,8 +10,9 @@ import textwrap
 
 import pytest
 
+from durable.runtime.engine.clock import wall_ms as now_ms
 from durable.runtime.engine.migrations import SCHEMA_VERSION
-from durable.runtime.engine.store import InstanceRow, Store, now_ms
+from durable.runtime.engine.store import InstanceRow, Store
 from durable.runtime.errors import StoreError
 
 WAIT = ("complete", "errored", "terminated")

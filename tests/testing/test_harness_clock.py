@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from durable.runtime.engine import scheduler as engine_module
-from durable.runtime.engine.store import now_ms as wall_now_ms
+from durable.runtime.dev.project import open_runtime
+from durable.runtime.engine.clock import WallClock, wall_ms
 from durable.testing import introspect_workflow_instance, open_env
 
 OpenProject = Any  # the `open_project` fixture of conftest.py
@@ -184,22 +184,37 @@ async def test_paused_time_does_not_count(open_project: OpenProject) -> None:
     assert denv.trace(instance).runs == 2  # resumed by replay
 
 
-async def test_clock_is_installed_only_while_the_env_is_open(open_project: OpenProject) -> None:
+async def test_each_env_engine_reads_its_own_clock(open_project: OpenProject) -> None:
     denv = await open_project(SLEEPER)
-    original = engine_module.now_ms
     async with open_env(denv.config, start_ms=0) as first:
-        assert engine_module.now_ms() == 0
-        async with open_env(denv.config, start_ms=5) as second:  # the innermost clock wins
-            assert engine_module.now_ms() == second.clock.now_ms() == 5
-        assert engine_module.now_ms() == first.clock.now_ms() == 0
-    assert engine_module.now_ms is original  # back to the enclosing env's clock
-    assert engine_module.now_ms() == denv.clock.now_ms()
+        async with open_env(denv.config, start_ms=5_000) as second:
+            assert first.engine.clock is first.clock and second.engine.clock is second.clock
+            one = await first.env.MY_WORKFLOW.create(id="a", params={"sleeps": ["1 hour"]})
+            two = await second.env.MY_WORKFLOW.create(id="a", params={"sleeps": ["1 hour"]})
+            await first.settle()
+            await second.settle()
+            deadlines = [
+                first.trace(one).sleeps[0].deadline_ms,
+                second.trace(two).sleeps[0].deadline_ms,
+            ]
+            assert deadlines == [3_600_000, 3_605_000]
+            await second.advance("1 hour")  # moves only the second env's time
+            assert (await two.status())["status"] == "complete"
+            assert (await one.status())["status"] == "waiting"
+            assert first.engine.now_ms() == 0
+    # Outside an env, an engine reads the wall clock, whatever envs are open meanwhile.
+    runtime = await open_runtime(denv.config, persist_dir=denv.config.path.parent / ".wall")
+    try:
+        assert isinstance(runtime.engine.clock, WallClock)
+        assert abs(runtime.engine.now_ms() - wall_ms()) < 1000
+    finally:
+        await runtime.close()
 
 
 async def test_the_engine_reads_the_virtual_clock(open_project: OpenProject) -> None:
     denv = await open_project(SLEEPER)
     await denv.advance(timedelta_ms(days=3))
-    assert engine_module.now_ms() - wall_now_ms() >= 3 * 86_400_000 - 1000
+    assert denv.engine.now_ms() - wall_ms() >= 3 * 86_400_000 - 1000
 
 
 def timedelta_ms(**kwargs: float) -> int:

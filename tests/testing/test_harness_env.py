@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from durable.runtime.engine import scheduler as engine_module
-from durable.runtime.engine import store as store_module
 from durable.runtime.errors import ValidationError
 from durable.testing import DurableEnv, introspect_workflow_instance
 
@@ -117,8 +115,3 @@ async def test_fetch_without_a_handler_says_so(open_project) -> None:  # type: i
     )
     with pytest.raises(LookupError, match="no fetch handler"):
         await denv.fetch("/")
-
-
-def test_no_virtual_clock_is_left_behind() -> None:
-    """Outside a durable env the engine reads the wall clock (this test opens none)."""
-    assert engine_module.now_ms is store_module.now_ms
