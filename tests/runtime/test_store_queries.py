@@ -45,7 +45,7 @@ async def _fill(store: Store) -> None:
     )
     store.put_event(EventRow(1, 1, "go", '{"a": 1}', 7))
     await store.add_intent("wf", "new", "create", {"params": None})
-    await store.upsert_workflows([("wf", "Wf", None)])
+    await store.upsert_workflows([("wf", "Wf", None)], stamp_ms=1)
 
 
 QUERIES: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
