@@ -163,15 +163,20 @@ def trigger(
 def _announce(
     client: "ManagementClient", name: str, created_id: str, created: dict[str, Any], as_json: bool
 ) -> None:
+    if client.last_write_recorded:  # another process's `trigger --wait` holds the store
+        if as_json:
+            print_json(created)  # stdout holds the document; the news goes to stderr
+        recorded("trigger", f'instance "{created_id}" of workflow "{name}"', to_stderr=as_json)
+        return
     if as_json:
         print_json(created)
-        if client.offline:  # stdout holds the document; the news goes to stderr
-            recorded("trigger", f'instance "{created_id}" of workflow "{name}"', to_stderr=True)
-    elif client.offline:
-        recorded("trigger", f'instance "{created_id}" of workflow "{name}"')
-        note("Run it now instead with --wait, or start durable dev.")
     else:
         say(f'🚀 Workflow instance "{created_id}" has been queued successfully')
+    if client.offline:
+        note(
+            "No durable dev is running: the instance waits, queued, and runs when durable dev "
+            "starts. Run it now instead with --wait."
+        )
 
 
 def _outcome(name: str, instance_id: str, details: dict[str, Any], *, embedded: bool) -> None:

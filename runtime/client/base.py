@@ -8,7 +8,8 @@ The `durable workflows …` commands talk to exactly one of these, chosen by `co
     │     └── remote              api.cloudflare.com (`--remote`), or CLOUDFLARE_API_BASE_URL
     │                             (in `http.py`)
     └── ServiceClient             no server: the service layer called directly on the store
-          ├── offline             reads come from the store; writes are recorded as intents
+          ├── offline             reads come from the store; a trigger queues an instance
+          │                       there, other writes are recorded as intents
           └── embedded            an engine runs here (`trigger --wait` with no server)
                                   (in `in_process.py`)
 
@@ -163,6 +164,10 @@ class ManagementClient(ABC):
     description: str = ""
     #: Seconds between two polls of `wait()`.
     poll_interval: float = 0.2
+    #: True when the last write was only recorded, as an intent for the next `durable dev`,
+    #: rather than applied to the store (offline: writes other than a create, or a create
+    #: while another process's `trigger --wait` holds the store).
+    last_write_recorded: bool = False
 
     @property
     def offline(self) -> bool:

@@ -48,7 +48,7 @@ from durable.runtime.errors import DurableError
 from durable.runtime.worker.loader import LoadedCode, load_code
 
 from .discovery import FileLock, acquire_engine_lock
-from .project import Runtime, open_runtime, store_path
+from .project import Runtime, open_runtime
 from .server import DevApp, ServerSettings
 
 FRESH_CONNECTION_SECONDS = 0.1  # a connection accepted this recently gets to send its request
@@ -232,31 +232,31 @@ class Worker:
         runtime: Runtime | None = None
         store: Store | None = None
         try:
-            problems: list[str] = []
-            if code is not None:
-                limits = Limits(max_concurrency=options.max_concurrency or 1000)
-                runtime = await open_runtime(
-                    config, persist_dir=persist_dir, limits=limits, code=code
-                )
-                store = runtime.store
-                # Counted before anything else awaits, while resumed instances are still
-                # unfinished; the engine resumed them in open_runtime.
-                resumed = len(await store.unfinished_instances())
-                service = Service(config, runtime.store, runtime.engine)
-                problems = await service.apply_intents()
-            else:
-                # Degraded: no engine (it would have no workflow classes to run). The API
-                # reads the store and records writes as intents for the next good start.
-                store = await Store.open(store_path(persist_dir))
-                service = Service(config, store, None)
-                resumed = 0
+            limits = Limits(max_concurrency=options.max_concurrency or 1000)
+            # Degraded (the code did not load): an engine with no workflow classes. It runs
+            # nothing, but every write takes effect in the store at once, so an acknowledged
+            # trigger is an instance (queued) that list, describe and the dashboard show, and
+            # the first start with loadable code runs it (README, "When the code does not load").
+            runtime = await open_runtime(
+                config,
+                persist_dir=persist_dir,
+                limits=limits,
+                code=code,
+                load_user_code=code is not None,
+            )
+            store = runtime.store
+            # Counted before anything else awaits, while resumed instances are still
+            # unfinished; the engine resumed them in open_runtime.
+            resumed = len(await store.unfinished_instances()) if code is not None else 0
+            service = Service(config, runtime.store, runtime.engine)
+            problems = await service.apply_intents()
         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, which decides
             await _close(runtime, store, lock)
             await self.send("start_failed", error=str(exc) or type(exc).__name__)
             return 1
         app = DevApp(
             service=service,
-            env=runtime.env if runtime is not None else None,
+            env=runtime.env if code is not None else None,
             code=code,
             settings=ServerSettings(ip=options.ip, api_token=options.api_token),
             load_error=load_error,

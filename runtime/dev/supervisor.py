@@ -341,7 +341,10 @@ class Supervisor:
             await worker.send("start")
         elif event["event"] == "load_failed":
             _err(f"✘ [ERROR] {event['error']}")
-            _err("  Serving the management API only; the Worker answers 500 until the code loads.")
+            _err(
+                "  The Worker answers 500 until the code loads. Triggers and other changes are "
+                "accepted meanwhile: instances wait, queued, and run once a fix is saved."
+            )
             await worker.send("start_degraded")
         else:
             _err(f"✘ [ERROR] The worker process failed to start ({event_reason(event)}).")

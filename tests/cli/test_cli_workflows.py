@@ -190,8 +190,34 @@ def test_unknown_workflow_lists_the_known_ones(run, cli_project):
 # --- trigger ------------------------------------------------------------------------------------
 
 
-def test_trigger_without_server_records_the_intent(run, cli_project):
+def test_trigger_without_server_queues_a_visible_instance(run, cli_project):
     result = run("workflows", "trigger", "my-workflow", '{"a": 1}', "--id", "later")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == '🚀 Workflow instance "later" has been queued successfully\n'
+    assert result.stderr == (
+        "No durable dev is running: the instance waits, queued, and runs when durable dev "
+        "starts. Run it now instead with --wait.\n"
+    )
+    # Acknowledged means it exists: queued, with its params, for every read, not an intent.
+    assert intents(cli_project / ".durable") == []
+    listed = json.loads(run("instances", "list", "my-workflow", "--json").stdout)
+    assert [(i["id"], i["status"]) for i in listed] == [("later", "queued")]
+    details = json.loads(run("instances", "describe", "my-workflow", "later", "--json").stdout)
+    assert (details["status"], details["params"]) == ("queued", {"a": 1})
+    again = run("workflows", "trigger", "my-workflow", "--id", "later")
+    assert again.exit_code == 1
+    assert 'An instance with id "later" already exists' in again.stderr
+
+
+def test_trigger_without_server_while_another_engine_holds_the_store_records_it(run, cli_project):
+    from durable.runtime.dev.discovery import acquire_engine_lock
+
+    lock = acquire_engine_lock(cli_project / ".durable", timeout=0)  # a `trigger --wait`
+    assert lock is not None
+    try:
+        result = run("workflows", "trigger", "my-workflow", "--id", "later")
+    finally:
+        lock.release()
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         '📥 No durable dev is running: recorded "trigger" for instance "later" of workflow '
@@ -207,7 +233,7 @@ def test_trigger_json_prints_the_create_result(run, cli_project):
     assert created["id"] == "j1"
     assert created["status"] == "queued"
     assert set(created) == {"id", "status", "version_id", "workflow_id"}
-    assert 'recorded "trigger" for instance "j1"' in result.stderr
+    assert "runs when durable dev starts" in result.stderr
 
 
 def test_trigger_wait_runs_the_workflow_here(run, cli_project):
