@@ -6,7 +6,7 @@ byte that carries the listening socket (SCM_RIGHTS), then one JSON object per li
 
     worker → supervisor                    supervisor → worker
     {"event": "idle"}   imports done       {"cmd": "load", "options": {...}}
-    {"event": "loaded"} code imported      {"cmd": "start"}  open the store and serve
+    {"event": "loaded", "warnings"}        {"cmd": "start"}  open the store and serve
     {"event": "load_failed", "error"}      {"cmd": "start_degraded"}  serve with no user code
     {"event": "serving", ...}              {"cmd": "stop"}   stop gracefully, then exit
     {"event": "start_failed", "error"}     {"cmd": "exit"}   exit without serving
@@ -204,7 +204,7 @@ class Worker:
             load_error = f"Loading the Worker failed: {type(exc).__name__}: {exc}"
             code = None
         if load_error is None:
-            await self.send("loaded")
+            await self.send("loaded", warnings=list(code.warnings) if code is not None else [])
         else:
             await self.send("load_failed", error=load_error)
         command = await self.receive()
