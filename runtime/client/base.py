@@ -242,11 +242,17 @@ class ManagementClient(ABC):
         *,
         timeout: float | None = None,
         until: Callable[[Mapping[str, Any]], bool] = wait_is_over,
+        on_poll: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Poll the instance until `until(details)`; raise TimeoutError after `timeout` s."""
+        """Poll the instance until `until(details)`; raise TimeoutError after `timeout` s.
+
+        `on_poll` sees every poll's details (the last one too): `--wait` shows progress.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             details = self.get_instance(name, instance_id)
+            if on_poll is not None:
+                on_poll(details)
             if until(details):
                 return details
             if deadline is not None and time.monotonic() >= deadline:

@@ -270,6 +270,7 @@ class ServiceClient(ManagementClient):
         *,
         timeout: float | None = None,
         until: Callable[[Mapping[str, Any]], bool] = wait_is_over,
+        on_poll: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         if not self.embedded:
             raise ValidationError(
@@ -282,6 +283,8 @@ class ServiceClient(ManagementClient):
             async with asyncio.timeout(timeout):
                 while True:
                     details: dict[str, Any] = await service.get_instance(name, instance_id)
+                    if on_poll is not None:
+                        on_poll(details)
                     if until(details):
                         return details
                     await asyncio.sleep(self.poll_interval)

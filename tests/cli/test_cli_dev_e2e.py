@@ -100,6 +100,22 @@ def test_cli_against_a_running_durable_dev(run, cli_project, dev_server, monkeyp
     assert waited.exit_code == 0, waited.output
     assert json.loads(waited.stdout)["output"] == {"total": 5}
     assert "runs in this process" not in waited.stderr
+    assert "⏳" not in waited.stderr  # --json: no progress lines
+
+    # Ctrl-C while waiting on the server: the instance carries on there, and the CLI says so.
+    from durable.runtime.client.http import HttpClient
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(HttpClient, "wait", interrupted)
+        stopped = run("workflows", "trigger", "my-workflow", "--id", "cc", "--wait")
+    assert stopped.exit_code == 130
+    assert stopped.stderr.splitlines()[-1] == (
+        f'✘ [ERROR] Interrupted: instance "cc" is still running in durable dev at '
+        f"http://127.0.0.1:{server.port}."
+    )
 
     # A live trigger, an event wait, and the event that ends it.
     live = run("workflows", "trigger", "my-workflow", '{"wait": true}', "--id", "ev")

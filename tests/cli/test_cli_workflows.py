@@ -474,6 +474,169 @@ def test_broken_user_code_is_one_line(run, project, monkeypatch):
     one_line_error(result, "src/entry.py", "No module named 'no_such_module_here'")
 
 
+# --- trigger --wait: progress and Ctrl-C ---------------------------------------------------------
+
+FLAKY = """
+from workers import WorkflowEntrypoint
+
+
+class MyWorkflow(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do("flaky", config={"retries": {"limit": 2, "delay": 300, "backoff": "constant"}})
+        async def flaky(ctx):
+            if ctx["attempt"] < 3:
+                raise RuntimeError(f"not yet {ctx['attempt']}")
+            return ctx["attempt"]
+
+        if event.payload.get("nap"):
+            await step.sleep("nap", "1 minute")
+        return await flaky()
+"""
+
+
+def test_trigger_wait_prints_a_line_per_change_of_state_when_not_a_terminal(
+    run, project, monkeypatch
+):
+    monkeypatch.chdir(project(FLAKY).parent)
+    result = run("workflows", "trigger", "my-workflow", "--id", "f1", "--wait")
+    assert result.exit_code == 0, result.output
+    progress = [line for line in result.stderr.splitlines() if line.startswith("⏳")]
+    assert len(progress) == len(set(progress))  # one per change, not one per poll
+    assert progress[-1] == '⏳ Instance "f1": ✅ Completed'
+    backoffs = [line for line in progress if "back-off" in line]
+    assert backoffs[0].startswith(
+        '⏳ Instance "f1": ⏰ Waiting: back-off before attempt 2 of flaky-1 (attempt 1 failed: '
+        "RuntimeError: not yet 1), "
+    )
+    assert backoffs[-1].startswith(
+        '⏳ Instance "f1": ⏰ Waiting: back-off before attempt 3 of flaky-1 (attempt 2 failed: '
+        "RuntimeError: not yet 2), "
+    )
+    assert "Output:    3" in result.stdout  # the outcome, on stdout, as before
+
+
+def test_trigger_wait_on_a_terminal_updates_one_line_in_place(project):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    root = project(FLAKY).parent
+    script = Path(sys.executable).parent / "durable"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "durable.cli.app"]
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [*command, "workflows", "trigger", "my-workflow", "--id", "t1", "--wait"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "200"},
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    out = proc.communicate(timeout=20)[0].decode()
+    assert proc.returncode == 0
+    text = shown.decode()
+    assert "back-off before attempt 2 of flaky-1" in text
+    assert "\x1b[2K" in text  # the line is erased and redrawn, not appended to
+    # The outcome is on stdout, where it belongs, even though stderr was the live display.
+    assert "Status:    ✅ Completed" in out and "Output:    3" in out
+    assert "⏳" not in out
+
+
+def test_trigger_wait_json_shows_no_progress(run, project, monkeypatch):
+    monkeypatch.chdir(project(FLAKY).parent)
+    result = run("workflows", "trigger", "my-workflow", "--wait", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["output"] == 3
+    assert "⏳" not in result.stderr
+
+
+def test_progress_names_the_step_attempt_and_what_is_awaited():
+    from datetime import UTC, datetime
+
+    from durable.cli.progress import describe
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    running = {
+        "status": "running",
+        "steps": [
+            {"type": "step", "name": "a-1", "success": True, "attempts": []},
+            {
+                "type": "step",
+                "name": "charge-1",
+                "success": None,
+                "attempts": [{"start": "x", "end": "y", "success": False}, {"end": None}],
+            },
+        ],
+    }
+    assert describe(running, now)[1] == "▶ Running: step charge-1, attempt 2"
+    waiting = {
+        "status": "waiting",
+        "steps": [
+            {
+                "type": "waitForEvent",
+                "name": "approval-1",
+                "event_type": "approved",
+                "timeout": "2026-01-01T01:00:00.000Z",
+                "finished": False,
+            }
+        ],
+    }
+    key, text = describe(waiting, now)
+    assert text == (
+        '⏰ Waiting: event "approved" (step approval-1), times out 2026-01-01 01:00:00 (in 1 hour)'
+    )
+    assert describe(waiting, datetime(2026, 1, 1, 0, 30, tzinfo=UTC))[0] == key
+
+
+def test_ctrl_c_during_trigger_wait_with_no_server_says_the_instance_is_kept(project):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = project(FLAKY).parent
+    script = Path(sys.executable).parent / "durable"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "durable.cli.app"]
+    err_path = root / "stderr.txt"
+    with err_path.open("w") as err:
+        proc = subprocess.Popen(
+            [*command, "workflows", "trigger", "my-workflow", '{"nap": 1}', "--id", "n1", "--wait"],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        deadline = time.monotonic() + 20
+        while "sleep nap-1" not in err_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert err_path.read_text().splitlines()[-1] == (
+        '✘ [ERROR] Interrupted: instance "n1" is left waiting; resume it with `durable dev`.'
+    )
+    listed = subprocess.run(
+        [*command, "instances", "list", "my-workflow", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [(i["id"], i["status"]) for i in json.loads(listed.stdout)] == [("n1", "waiting")]
+
+
 # --- shell completion -------------------------------------------------------------------------
 
 
