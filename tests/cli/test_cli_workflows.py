@@ -460,6 +460,29 @@ def test_usage_errors_exit_2_with_one_line(run, cli_project):
         run("workflows", "list", "--page", "two"), "'two' is not a valid integer", code=2
     )
     one_line_error(run("--cwd", "/no/such/dir", "workflows", "list"), "does not exist", code=2)
+    typo = run("workflows", "instance", "list", "my-workflow")
+    one_line_error(typo, code=2)
+    assert typo.stderr == (
+        "✘ [ERROR] No such command 'instance'. Did you mean 'instances'? "
+        'See "durable workflows --help".\n'
+    )
+
+
+def test_piped_tables_take_their_contents_width_not_80_columns(run, cli_project, monkeypatch):
+    monkeypatch.delenv("COLUMNS")
+    monkeypatch.delenv("TERMINAL_WIDTH")
+    run("workflows", "trigger", "my-workflow", "--id", "an-instance-id-long-enough-to-wrap-at-80")
+    for args, lines in ((("workflows", "list"), 3), (("instances", "list", "my-workflow"), 2)):
+        result = run(*args)  # CliRunner's stdout is not a terminal, as in `| grep`
+        assert result.exit_code == 0, result.output
+        rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+        assert len(rows) == lines, result.stdout  # the header and a line per row: no wrapping
+    assert "an-instance-id-long-enough-to-wrap-at-80" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) > 80
+    # An explicit COLUMNS is still obeyed.
+    monkeypatch.setenv("COLUMNS", "60")
+    narrow = run("workflows", "list")
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 60
 
 
 def test_remote_without_credentials_names_them(run, cli_project):
