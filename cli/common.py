@@ -272,7 +272,10 @@ def handle_errors(run: Callable[[], Any], *, verbose: Callable[[], bool] = lambd
         # typer validates choices through pydantic, whose wording leaks into the message.
         message = exc.format_message().replace("Value error, ", "")
         if exc.ctx is not None:
-            message = f'{message.rstrip(".")}. See "{exc.ctx.command_path} --help".'
+            # "… Did you mean 'list'?" keeps its question mark: no "?." before the hint.
+            body = message.rstrip(".")
+            stop = "" if body.endswith(("?", "!")) else "."
+            message = f'{body}{stop} See "{exc.ctx.command_path} --help".'
         error_line(message)
         return exc.exit_code
     except ClickException as exc:
@@ -353,7 +356,21 @@ def console(*, stderr: bool = False) -> "Console":
     """A rich Console on stdout (or stderr), created when first needed: rich loads lazily."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, emoji=False, markup=False)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None
+    if not _isatty(stream) and not (os.environ.get("COLUMNS") or os.environ.get("TERMINAL_WIDTH")):
+        # Piped or redirected: rich would assume 80 columns and wrap ids and dates across lines,
+        # which breaks grep and copy. Output as wide as the content instead (tables are not
+        # expanded, so they take their content's width); COLUMNS still decides when set.
+        width = 100_000
+    return Console(stderr=stderr, highlight=False, emoji=False, markup=False, width=width)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def print_json(value: Any) -> None:

@@ -17,6 +17,7 @@ from .common import (
     PerPageOpt,
     WorkflowArg,
     console,
+    error_line,
     note,
     open_client,
     parse_json_arg,
@@ -133,7 +134,8 @@ def trigger(
             help=(
                 "Wait until the instance is complete, errored or terminated (or paused, or "
                 "waiting for an event) and print its status and output; exit 1 if it errored. "
-                "With no durable dev running, the instance runs in this process."
+                "Progress (step, attempt, back-off, sleep, event) goes to stderr. With no "
+                "durable dev running, the instance runs in this process."
             ),
         ),
     ] = False,
@@ -151,7 +153,7 @@ def trigger(
             say(f'🚀 Workflow instance "{created_id}" has been queued successfully')
         if client.kind == "embedded":
             note("No durable dev is running: the instance runs in this process.")
-        details = client.wait(name, created_id)
+        details = _wait(client, name, created_id, as_json)
     if as_json:
         print_json(details)
     else:
@@ -160,18 +162,46 @@ def trigger(
         raise typer.Exit(1)
 
 
+def _wait(client: "ManagementClient", name: str, instance_id: str, as_json: bool) -> Any:
+    """`client.wait` with progress on stderr; Ctrl-C says what became of the instance."""
+    from . import progress
+
+    shown = progress.for_wait(instance_id, as_json=as_json)
+    try:
+        return client.wait(name, instance_id, on_poll=shown)
+    except KeyboardInterrupt:
+        if shown is not None:
+            shown.close()
+        if client.kind == "embedded":
+            fate = "left waiting; resume it with `durable dev`"
+        elif client.kind == "remote":
+            fate = "still running on Cloudflare"
+        else:
+            fate = f"still running in {client.description}"
+        error_line(f'Interrupted: instance "{instance_id}" is {fate}.')
+        raise typer.Exit(130) from None
+    finally:
+        if shown is not None:
+            shown.close()
+
+
 def _announce(
     client: "ManagementClient", name: str, created_id: str, created: dict[str, Any], as_json: bool
 ) -> None:
+    if client.last_write_recorded:  # another process's `trigger --wait` holds the store
+        if as_json:
+            print_json(created)  # stdout holds the document; the news goes to stderr
+        recorded("trigger", f'instance "{created_id}" of workflow "{name}"', to_stderr=as_json)
+        return
     if as_json:
         print_json(created)
-        if client.offline:  # stdout holds the document; the news goes to stderr
-            recorded("trigger", f'instance "{created_id}" of workflow "{name}"', to_stderr=True)
-    elif client.offline:
-        recorded("trigger", f'instance "{created_id}" of workflow "{name}"')
-        note("Run it now instead with --wait, or start durable dev.")
     else:
         say(f'🚀 Workflow instance "{created_id}" has been queued successfully')
+    if client.offline:
+        note(
+            "No durable dev is running: the instance waits, queued, and runs when durable dev "
+            "starts. Run it now instead with --wait."
+        )
 
 
 def _outcome(name: str, instance_id: str, details: dict[str, Any], *, embedded: bool) -> None:

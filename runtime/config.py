@@ -125,6 +125,17 @@ class ProjectConfig:
             return False
         return default_from is not None and self.compatibility_date >= default_from
 
+    def flag_reason(self, key: str) -> str:
+        """What decides a compat behaviour here, for messages: the flag given, or the date."""
+        flag, disable, default_from = _COMPAT_FLAGS[key]
+        for given in (flag, disable):
+            if given in self.compatibility_flags:
+                return f'compatibility flag "{given}"'
+        side = (
+            "on or after" if default_from and self.compatibility_date >= default_from else "before"
+        )
+        return f"compatibility_date {self.compatibility_date} ({side} {default_from})"
+
     # `python_workers` implies the first flag after its date; durable only runs Python Workers,
     # so the implying flag is taken as on (a warning reports it when it is missing).
     @property

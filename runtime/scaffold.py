@@ -76,7 +76,39 @@ def create_project(template: str, directory: Path, name: str | None = None) -> S
         raise ConflictError(f"{directory} exists and is not a folder.")
     result = Scaffold(directory, project_name_for(name or directory.name))
     _copy(_root().joinpath(template), directory, result)
+    _write_gitignore(directory, result)
     return result
+
+
+# What create-cloudflare's Python templates keep out of git, for durable's files too.
+GITIGNORE = """\
+# Local state: durable's store and wrangler's (KV, D1, R2)
+.durable/
+.wrangler/
+
+# Secrets
+.dev.vars*
+!.dev.vars.example
+.env*
+!.env.example
+
+# Python
+.venv/
+__pycache__/
+.pytest_cache/
+"""
+
+
+def _write_gitignore(directory: Path, result: Scaffold) -> None:
+    """Every template gets one (written here: dotfiles do not ship as package data reliably);
+    an existing .gitignore is the user's and is left alone."""
+    destination = directory / ".gitignore"
+    if destination.exists() or destination.is_symlink():
+        result.skipped.append(destination)
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    destination.write_text(GITIGNORE, encoding="utf-8")
+    result.created.append(destination)
 
 
 def _copy(source: Traversable, target: Path, result: Scaffold) -> None:

@@ -77,6 +77,10 @@ class Service:
         self.config = config
         self.store = store
         self.engine = engine
+        # Set (offline only) while the caller holds the store's engine lock: no engine runs or
+        # can start meanwhile, so a create may write its instance row directly (visible to
+        # every read at once) instead of recording an intent.
+        self.exclusive = False
 
     @property
     def offline(self) -> bool:
@@ -208,9 +212,36 @@ class Service:
             chosen.append((instance_id, params))
         created = []
         for instance_id, params in chosen:
-            await self.store.add_intent(workflow, instance_id, "create", {"params": params})
+            if self.exclusive:
+                await self._queue_instance(workflow, instance_id, params)
+            else:
+                await self.store.add_intent(workflow, instance_id, "create", {"params": params})
             created.append(self._created(workflow, instance_id, InstanceStatus.QUEUED))
         return created
+
+    async def _queue_instance(self, workflow: str, instance_id: str, params: Any) -> None:
+        """Write a queued instance row with no engine: the next engine start runs it.
+
+        Only under the engine lock (`exclusive`): an engine allocates its primary keys from the
+        largest it finds when it starts, so none may be running while this takes the next one.
+        """
+        stamp = self.now_ms()
+        await self.store.save_instance(
+            InstanceRow(
+                pk=await self.store.max_instance_pk() + 1,
+                workflow=workflow,
+                id=instance_id,
+                status=InstanceStatus.QUEUED,
+                params=encode_input({} if params is None else params, what="params"),
+                output=None,
+                error=None,
+                trigger="api",
+                created_ms=stamp,
+                started_ms=None,
+                ended_ms=None,
+                modified_ms=stamp,
+            )
+        )
 
     async def list_instances(
         self,

@@ -8,7 +8,8 @@ The `durable workflows …` commands talk to exactly one of these, chosen by `co
     │     └── remote              api.cloudflare.com (`--remote`), or CLOUDFLARE_API_BASE_URL
     │                             (in `http.py`)
     └── ServiceClient             no server: the service layer called directly on the store
-          ├── offline             reads come from the store; writes are recorded as intents
+          ├── offline             reads come from the store; a trigger queues an instance
+          │                       there, other writes are recorded as intents
           └── embedded            an engine runs here (`trigger --wait` with no server)
                                   (in `in_process.py`)
 
@@ -153,6 +154,10 @@ class ManagementClient(ABC):
     description: str = ""
     #: Seconds between two polls of `wait()`.
     poll_interval: float = 0.2
+    #: True when the last write was only recorded, as an intent for the next `durable dev`,
+    #: rather than applied to the store (offline: writes other than a create, or a create
+    #: while another process's `trigger --wait` holds the store).
+    last_write_recorded: bool = False
 
     @property
     def offline(self) -> bool:
@@ -227,11 +232,17 @@ class ManagementClient(ABC):
         *,
         timeout: float | None = None,
         until: Callable[[Mapping[str, Any]], bool] = wait_is_over,
+        on_poll: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Poll the instance until `until(details)`; raise TimeoutError after `timeout` s."""
+        """Poll the instance until `until(details)`; raise TimeoutError after `timeout` s.
+
+        `on_poll` sees every poll's details (the last one too): `--wait` shows progress.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             details = self.get_instance(name, instance_id)
+            if on_poll is not None:
+                on_poll(details)
             if until(details):
                 return details
             if deadline is not None and time.monotonic() >= deadline:

@@ -1,9 +1,10 @@
 """`ServiceClient`: the management client when no server runs, `runtime/service.py` in-process.
 
 *offline* (the default): no engine. The service runs over an `OfflineStore` without an event
-loop: reads come straight from the store, writes are recorded as intents for the next `durable
-dev`. This is the path of `durable workflows instances list` with nothing running, and it is
-kept free of asyncio and the engine because their imports would dominate the command's time.
+loop: reads come straight from the store; a trigger writes a queued instance there (under the
+engine lock), other writes are recorded as intents for the next `durable dev`. This is the path
+of `durable workflows instances list` with nothing running, and it is kept free of asyncio and
+the engine because their imports would dominate the command's time.
 
 *embedded*: an engine runs in this process for as long as the client is open (`trigger --wait`
 with no server), on its own event loop.
@@ -74,11 +75,7 @@ class ServiceClient(ManagementClient):
         if not self.embedded:
             # No engine: the service's coroutines only touch an OfflineStore, which never
             # suspends, so they run to completion here without an event loop.
-            if self._service is None:
-                self._service = Service(
-                    self.config, OfflineStore.open_now(self.persist_dir / STORE_FILENAME), None
-                )
-            return run_now(coro_fn(self._service))
+            return run_now(coro_fn(self._offline_service()))
         import asyncio
 
         if self._runner is None:
@@ -87,6 +84,13 @@ class ServiceClient(ManagementClient):
             if self._service is None:
                 self._service = self._runner.run(self._open_embedded())
             return self._runner.run(coro_fn(self._service))
+
+    def _offline_service(self) -> Service:
+        if self._service is None:
+            self._service = Service(
+                self.config, OfflineStore.open_now(self.persist_dir / STORE_FILENAME), None
+            )
+        return self._service
 
     @contextlib.contextmanager
     def _quiet_stdout(self) -> Iterator[None]:
@@ -181,9 +185,46 @@ class ServiceClient(ManagementClient):
     def create_instance(
         self, name: str, *, instance_id: str | None = None, params: Any = None
     ) -> dict[str, Any]:
-        result: dict[str, Any] = self._run(
-            lambda s: s.create_instance(name, instance_id=instance_id, params=params)
-        )
+        def create(s: Service) -> Coroutine[Any, Any, Any]:
+            return s.create_instance(name, instance_id=instance_id, params=params)
+
+        if self.embedded:
+            result: dict[str, Any] = self._run(create)
+            return result
+        return self._create_offline(create)
+
+    def _create_offline(
+        self, create: Callable[[Service], Coroutine[Any, Any, Any]]
+    ) -> dict[str, Any]:
+        """Create with no server: a queued instance in the store, visible at once.
+
+        That needs the engine lock (no engine may allocate instance keys meanwhile). A durable
+        dev holding it means one started since this command looked: say so. A `trigger --wait`
+        holding it (an embedded engine, maybe for minutes) leaves the create recorded as an
+        intent, for the next durable dev, as before.
+        """
+        from durable.runtime.dev.discovery import acquire_engine_lock, find_server
+
+        lock = acquire_engine_lock(self.persist_dir, timeout=0)
+        if lock is None:
+            if find_server(self.persist_dir) is not None:
+                raise ConflictError(
+                    f"A durable dev started on {self.persist_dir} while this command ran: run "
+                    "the command again to send it there."
+                )
+            self.last_write_recorded = True
+            result: dict[str, Any] = self._run(create)
+            return result
+        try:
+            service = self._offline_service()
+            service.exclusive = True
+            try:
+                result = run_now(create(service))
+            finally:
+                service.exclusive = False
+        finally:
+            lock.release()
+        self.last_write_recorded = False
         return result
 
     def list_instances(
@@ -229,6 +270,7 @@ class ServiceClient(ManagementClient):
         *,
         timeout: float | None = None,
         until: Callable[[Mapping[str, Any]], bool] = wait_is_over,
+        on_poll: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         if not self.embedded:
             raise ValidationError(
@@ -241,6 +283,8 @@ class ServiceClient(ManagementClient):
             async with asyncio.timeout(timeout):
                 while True:
                     details: dict[str, Any] = await service.get_instance(name, instance_id)
+                    if on_poll is not None:
+                        on_poll(details)
                     if until(details):
                         return details
                     await asyncio.sleep(self.poll_interval)

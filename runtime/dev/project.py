@@ -37,6 +37,7 @@ def definitions_for(
             script_name=wf.script_name,
             step_limit=wf.step_limit,
             implicit_dependencies=config.implicit_step_dependencies,
+            dependencies_chosen_by=config.flag_reason("implicit_step_dependencies"),
             preserve_non_retryable_message=config.preserve_non_retryable_error_message,
         )
         for wf in config.workflows

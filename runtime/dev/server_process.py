@@ -6,7 +6,7 @@ byte that carries the listening socket (SCM_RIGHTS), then one JSON object per li
 
     worker → supervisor                    supervisor → worker
     {"event": "idle"}   imports done       {"cmd": "load", "options": {...}}
-    {"event": "loaded"} code imported      {"cmd": "start"}  open the store and serve
+    {"event": "loaded", "warnings"}        {"cmd": "start"}  open the store and serve
     {"event": "load_failed", "error"}      {"cmd": "start_degraded"}  serve with no user code
     {"event": "serving", ...}              {"cmd": "stop"}   stop gracefully, then exit
     {"event": "start_failed", "error"}     {"cmd": "exit"}   exit without serving
@@ -48,7 +48,7 @@ from durable.runtime.errors import DurableError
 from durable.runtime.worker.loader import LoadedCode, load_code
 
 from .discovery import FileLock, acquire_engine_lock
-from .project import Runtime, open_runtime, store_path
+from .project import Runtime, open_runtime
 from .server import DevApp, ServerSettings
 
 FRESH_CONNECTION_SECONDS = 0.1  # a connection accepted this recently gets to send its request
@@ -204,7 +204,7 @@ class Worker:
             load_error = f"Loading the Worker failed: {type(exc).__name__}: {exc}"
             code = None
         if load_error is None:
-            await self.send("loaded")
+            await self.send("loaded", warnings=list(code.warnings) if code is not None else [])
         else:
             await self.send("load_failed", error=load_error)
         command = await self.receive()
@@ -232,31 +232,31 @@ class Worker:
         runtime: Runtime | None = None
         store: Store | None = None
         try:
-            problems: list[str] = []
-            if code is not None:
-                limits = Limits(max_concurrency=options.max_concurrency or 1000)
-                runtime = await open_runtime(
-                    config, persist_dir=persist_dir, limits=limits, code=code
-                )
-                store = runtime.store
-                # Counted before anything else awaits, while resumed instances are still
-                # unfinished; the engine resumed them in open_runtime.
-                resumed = len(await store.unfinished_instances())
-                service = Service(config, runtime.store, runtime.engine)
-                problems = await service.apply_intents()
-            else:
-                # Degraded: no engine (it would have no workflow classes to run). The API
-                # reads the store and records writes as intents for the next good start.
-                store = await Store.open(store_path(persist_dir))
-                service = Service(config, store, None)
-                resumed = 0
+            limits = Limits(max_concurrency=options.max_concurrency or 1000)
+            # Degraded (the code did not load): an engine with no workflow classes. It runs
+            # nothing, but every write takes effect in the store at once, so an acknowledged
+            # trigger is an instance (queued) that list, describe and the dashboard show, and
+            # the first start with loadable code runs it (README, "When the code does not load").
+            runtime = await open_runtime(
+                config,
+                persist_dir=persist_dir,
+                limits=limits,
+                code=code,
+                load_user_code=code is not None,
+            )
+            store = runtime.store
+            # Counted before anything else awaits, while resumed instances are still
+            # unfinished; the engine resumed them in open_runtime.
+            resumed = len(await store.unfinished_instances()) if code is not None else 0
+            service = Service(config, runtime.store, runtime.engine)
+            problems = await service.apply_intents()
         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, which decides
             await _close(runtime, store, lock)
             await self.send("start_failed", error=str(exc) or type(exc).__name__)
             return 1
         app = DevApp(
             service=service,
-            env=runtime.env if runtime is not None else None,
+            env=runtime.env if code is not None else None,
             code=code,
             settings=ServerSettings(ip=options.ip, api_token=options.api_token),
             load_error=load_error,

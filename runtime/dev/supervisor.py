@@ -160,6 +160,13 @@ def _host_port(ip: str, port: int) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
+def _load_warnings(event: dict[str, Any]) -> None:
+    """What the worker found in the code that the compatibility date changes (an ignored
+    on_fetch): said when the code loads, not only when a request finds no handler."""
+    for warning in event.get("warnings") or []:
+        _err(f"▲ [WARNING] {warning}")
+
+
 def _changed(paths: set[Path], root: Path) -> str:
     names = []
     for path in sorted(paths):
@@ -335,10 +342,14 @@ class Supervisor:
         await worker.send("load", options=self._load_options())
         event = await worker.next_event(LOAD_TIMEOUT)
         if event["event"] == "loaded":
+            _load_warnings(event)
             await worker.send("start")
         elif event["event"] == "load_failed":
             _err(f"✘ [ERROR] {event['error']}")
-            _err("  Serving the management API only; the Worker answers 500 until the code loads.")
+            _err(
+                "  The Worker answers 500 until the code loads. Triggers and other changes are "
+                "accepted meanwhile: instances wait, queued, and run once a fix is saved."
+            )
             await worker.send("start_degraded")
         else:
             _err(f"✘ [ERROR] The worker process failed to start ({event_reason(event)}).")
@@ -421,6 +432,7 @@ class Supervisor:
             await worker.discard()
             self._refill_spare()
             return
+        _load_warnings(event)
         old, self.current = self.current, None
         await old.stop()
         await worker.send("start")

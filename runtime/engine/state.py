@@ -43,6 +43,9 @@ class WorkflowDefinition:
     step_limit: int = 1024
     implicit_dependencies: bool = True
     preserve_non_retryable_message: bool = True
+    # What chose the step.do signature ("compatibility_date 2026-06-01 (on or after …)"), for
+    # the TypeError that explains a call in the other signature.
+    dependencies_chosen_by: str = ""
 
 
 @dataclass(eq=False)

@@ -24,6 +24,8 @@ from durable.runtime.worker.jsdict import JsDict
 
 from .execution import DEFAULT_EVENT_TIMEOUT, Execution
 
+IMPLICIT_FROM = "2026-02-25"  # the python_workflows_implicit_dependencies default date
+
 
 class StepCallable:
     """What `@step.do(...)` returns: await it (`await my_step()`) to run the step."""
@@ -73,24 +75,59 @@ class WorkflowStep:
 
     def _do_legacy(
         self,
-        name: str,
+        name: str | None = None,
         depends: list[Any] | None = None,
         concurrent: bool = False,
         config: Any = None,
     ) -> Callable[[Callable[..., Any]], StepCallable]:
+        if name is None:
+            raise TypeError(
+                "step.do() missing 1 required positional argument: 'name'. "
+                f"{self._chosen_by()} selects the legacy signature step.do(name, depends=None, "
+                "concurrent=False, config=None), where a step needs a name and its dependencies "
+                f"are listed in depends=[...]. The implicit-dependency signature, step.do(name="
+                f"None, *, concurrent=False, config=None), is the default from {IMPLICIT_FROM}: "
+                "set a later compatibility_date or add the compatibility flag "
+                '"python_workflows_implicit_dependencies" to use it, or give the step a name.'
+            )
+
         def decorator(func: Callable[..., Any]) -> StepCallable:
             return self._register(StepCallable(self, func, name, concurrent, config, depends))
 
         return decorator
 
     def _do_implicit(
-        self, name: str | None = None, *, concurrent: bool = False, config: Any = None
+        self,
+        name: str | None = None,
+        *,
+        concurrent: bool = False,
+        config: Any = None,
+        **unexpected: Any,
     ) -> Callable[[Callable[..., Any]], StepCallable]:
+        if unexpected:
+            keyword = next(iter(unexpected))
+            why = (
+                f"{self._chosen_by()} selects the implicit-dependency signature step.do(name="
+                "None, *, concurrent=False, config=None), the default since "
+                f"{IMPLICIT_FROM}: a step's dependencies are its parameters, named after the "
+                "steps they wait for, and depends=[...] is gone. Either add the compatibility "
+                'flag "no_python_workflows_implicit_dependencies" to keep depends=[...], or drop '
+                "depends and name the parameters after the steps (async def c(a, b))."
+            )
+            raise TypeError(
+                f"step.do() got an unexpected keyword argument '{keyword}'"
+                + (f". {why}" if keyword == "depends" else "")
+            )
+
         def decorator(func: Callable[..., Any]) -> StepCallable:
             step_name = name if name is not None else func.__name__
             return self._register(StepCallable(self, func, step_name, concurrent, config, None))
 
         return decorator
+
+    def _chosen_by(self) -> str:
+        chosen = self._execution.instance.definition.dependencies_chosen_by
+        return f"This Worker's {chosen}" if chosen else "The compatibility date or flags"
 
     def _register(self, callable_: StepCallable) -> StepCallable:
         self._closures[callable_._step_name] = callable_

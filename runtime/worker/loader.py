@@ -43,6 +43,7 @@ class LoadedCode:
     module: ModuleType
     workflow_classes: dict[str, type]
     fetch_handler: Any  # a `Default` class, a module-level `on_fetch`, or None
+    warnings: tuple[str, ...] = ()  # for `durable dev` to print when the code is loaded
 
 
 def _user_frame(exc: BaseException, root: Path) -> str:
@@ -116,7 +117,23 @@ def load_code(config: ProjectConfig) -> LoadedCode:
                 f"(found: {found})."
             )
         classes[workflow.name] = cls
-    return LoadedCode(module, classes, _fetch_handler(module, names, config))
+    return LoadedCode(
+        module, classes, _fetch_handler(module, names, config), _load_warnings(module, config)
+    )
+
+
+def _load_warnings(module: ModuleType, config: ProjectConfig) -> tuple[str, ...]:
+    """What the code does that the compatibility date makes it lose, said before any request."""
+    if not config.no_global_handlers or not callable(getattr(module, "on_fetch", None)):
+        return ()
+    return (
+        f"{config.main.relative_to(config.root)} defines a module-level on_fetch, which is "
+        f"ignored: this Worker's {config.flag_reason('no_global_handlers')} selects class "
+        "handlers, the default since 2025-08-14, so the fetch handler is `class "
+        "Default(WorkerEntrypoint)` with `async def fetch(self, request)`. Move on_fetch into "
+        'that class, or add the compatibility flag "disable_python_no_global_handlers" to keep '
+        "it.",
+    )
 
 
 def _fetch_handler(module: ModuleType, names: list[str], config: ProjectConfig) -> Any:

@@ -78,7 +78,9 @@ def test_cli_against_a_running_durable_dev(run, cli_project, dev_server, monkeyp
     # Recorded while no server runs ...
     pre = run("workflows", "trigger", "my-workflow", '{"a": 20, "b": 1}', "--id", "pre")
     assert pre.exit_code == 0, pre.output
-    assert pre.stdout.startswith("📥 No durable dev is running")
+    assert pre.stdout == '🚀 Workflow instance "pre" has been queued successfully\n'
+    assert "No durable dev is running" in pre.stderr
+    assert details("pre")["status"] == "queued"  # it exists from the moment it is acknowledged
 
     proc = dev_server()
     server = wait_until(lambda: find_server(persist), what="the discovery file")
@@ -98,6 +100,22 @@ def test_cli_against_a_running_durable_dev(run, cli_project, dev_server, monkeyp
     assert waited.exit_code == 0, waited.output
     assert json.loads(waited.stdout)["output"] == {"total": 5}
     assert "runs in this process" not in waited.stderr
+    assert "⏳" not in waited.stderr  # --json: no progress lines
+
+    # Ctrl-C while waiting on the server: the instance carries on there, and the CLI says so.
+    from durable.runtime.client.http import HttpClient
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(HttpClient, "wait", interrupted)
+        stopped = run("workflows", "trigger", "my-workflow", "--id", "cc", "--wait")
+    assert stopped.exit_code == 130
+    assert stopped.stderr.splitlines()[-1] == (
+        f'✘ [ERROR] Interrupted: instance "cc" is still running in durable dev at '
+        f"http://127.0.0.1:{server.port}."
+    )
 
     # A live trigger, an event wait, and the event that ends it.
     live = run("workflows", "trigger", "my-workflow", '{"wait": true}', "--id", "ev")
@@ -191,3 +209,53 @@ def test_cli_against_a_running_durable_dev(run, cli_project, dev_server, monkeyp
     assert unknown.exit_code == 1
     assert 'Workflow "nope" not found. Known workflows: my-workflow, other.' in unknown.stderr
     assert "[code: 10200]" in unknown.stderr
+
+
+def test_writes_to_a_durable_dev_whose_code_does_not_load_are_kept_and_visible(
+    run, cli_project, dev_server
+):
+    """A broken entry module: every acknowledged write exists at once, and runs once it loads."""
+    persist = cli_project / ".durable"
+    entry = cli_project / "src" / "entry.py"
+    good = entry.read_text()
+    entry.write_text("import module_that_is_not_installed\n" + good)
+    proc = dev_server()
+    wait_until(lambda: find_server(persist), what="the discovery file")
+
+    def details(instance_id: str) -> dict[str, Any]:
+        result = run("instances", "describe", "my-workflow", instance_id, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    triggered = run("workflows", "trigger", "my-workflow", '{"a": 1, "wait": true}', "--id", "c1")
+    assert triggered.exit_code == 0, triggered.output
+    assert triggered.stdout == '🚀 Workflow instance "c1" has been queued successfully\n'
+    listed = run("instances", "list", "my-workflow", "--json")
+    assert [(i["id"], i["status"]) for i in json.loads(listed.stdout)] == [("c1", "queued")]
+    assert details("c1")["params"] == {"a": 1, "wait": True}
+    counts = json.loads(run("workflows", "describe", "my-workflow", "--json").stdout)
+    assert counts["instances"]["queued"] == 1
+
+    # The other writes take effect in the store too, and show.
+    sent = run("instances", "send-event", "my-workflow", "c1", "--type", "approved")
+    assert sent.exit_code == 0, sent.output
+    paused = run("instances", "pause", "my-workflow", "c1")
+    assert paused.stdout == '⏸️ The instance "c1" from my-workflow was paused successfully\n'
+    assert details("c1")["status"] == "paused"
+    resumed = run("instances", "resume", "my-workflow", "c1")
+    assert resumed.exit_code == 0, resumed.output
+    assert details("c1")["status"] == "queued"
+    run("workflows", "trigger", "my-workflow", "--id", "gone")
+    terminated = run("instances", "terminate", "my-workflow", "gone")
+    assert terminated.exit_code == 0, terminated.output
+    assert details("gone")["status"] == "terminated"
+
+    # Fixed code: the next durable dev runs what was accepted, with the event sent meanwhile.
+    proc.send_signal(signal.SIGINT)
+    proc.wait(15)
+    entry.write_text(good)
+    dev_server()
+    wait_until(lambda: find_server(persist), what="the second server")
+    wait_until(lambda: details("c1")["status"] == "complete", what="the queued instance to run")
+    assert details("c1")["output"] == {"approved": {}}
+    assert details("gone")["status"] == "terminated"

@@ -190,8 +190,34 @@ def test_unknown_workflow_lists_the_known_ones(run, cli_project):
 # --- trigger ------------------------------------------------------------------------------------
 
 
-def test_trigger_without_server_records_the_intent(run, cli_project):
+def test_trigger_without_server_queues_a_visible_instance(run, cli_project):
     result = run("workflows", "trigger", "my-workflow", '{"a": 1}', "--id", "later")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == '🚀 Workflow instance "later" has been queued successfully\n'
+    assert result.stderr == (
+        "No durable dev is running: the instance waits, queued, and runs when durable dev "
+        "starts. Run it now instead with --wait.\n"
+    )
+    # Acknowledged means it exists: queued, with its params, for every read, not an intent.
+    assert intents(cli_project / ".durable") == []
+    listed = json.loads(run("instances", "list", "my-workflow", "--json").stdout)
+    assert [(i["id"], i["status"]) for i in listed] == [("later", "queued")]
+    details = json.loads(run("instances", "describe", "my-workflow", "later", "--json").stdout)
+    assert (details["status"], details["params"]) == ("queued", {"a": 1})
+    again = run("workflows", "trigger", "my-workflow", "--id", "later")
+    assert again.exit_code == 1
+    assert 'An instance with id "later" already exists' in again.stderr
+
+
+def test_trigger_without_server_while_another_engine_holds_the_store_records_it(run, cli_project):
+    from durable.runtime.dev.discovery import acquire_engine_lock
+
+    lock = acquire_engine_lock(cli_project / ".durable", timeout=0)  # a `trigger --wait`
+    assert lock is not None
+    try:
+        result = run("workflows", "trigger", "my-workflow", "--id", "later")
+    finally:
+        lock.release()
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         '📥 No durable dev is running: recorded "trigger" for instance "later" of workflow '
@@ -207,7 +233,7 @@ def test_trigger_json_prints_the_create_result(run, cli_project):
     assert created["id"] == "j1"
     assert created["status"] == "queued"
     assert set(created) == {"id", "status", "version_id", "workflow_id"}
-    assert 'recorded "trigger" for instance "j1"' in result.stderr
+    assert "runs when durable dev starts" in result.stderr
 
 
 def test_trigger_wait_runs_the_workflow_here(run, cli_project):
@@ -434,6 +460,29 @@ def test_usage_errors_exit_2_with_one_line(run, cli_project):
         run("workflows", "list", "--page", "two"), "'two' is not a valid integer", code=2
     )
     one_line_error(run("--cwd", "/no/such/dir", "workflows", "list"), "does not exist", code=2)
+    typo = run("workflows", "instance", "list", "my-workflow")
+    one_line_error(typo, code=2)
+    assert typo.stderr == (
+        "✘ [ERROR] No such command 'instance'. Did you mean 'instances'? "
+        'See "durable workflows --help".\n'
+    )
+
+
+def test_piped_tables_take_their_contents_width_not_80_columns(run, cli_project, monkeypatch):
+    monkeypatch.delenv("COLUMNS")
+    monkeypatch.delenv("TERMINAL_WIDTH")
+    run("workflows", "trigger", "my-workflow", "--id", "an-instance-id-long-enough-to-wrap-at-80")
+    for args, lines in ((("workflows", "list"), 3), (("instances", "list", "my-workflow"), 2)):
+        result = run(*args)  # CliRunner's stdout is not a terminal, as in `| grep`
+        assert result.exit_code == 0, result.output
+        rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+        assert len(rows) == lines, result.stdout  # the header and a line per row: no wrapping
+    assert "an-instance-id-long-enough-to-wrap-at-80" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) > 80
+    # An explicit COLUMNS is still obeyed.
+    monkeypatch.setenv("COLUMNS", "60")
+    narrow = run("workflows", "list")
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 60
 
 
 def test_remote_without_credentials_names_them(run, cli_project):
@@ -446,6 +495,169 @@ def test_broken_user_code_is_one_line(run, project, monkeypatch):
     monkeypatch.chdir(config.parent)
     result = run("workflows", "trigger", "my-workflow", "--wait")
     one_line_error(result, "src/entry.py", "No module named 'no_such_module_here'")
+
+
+# --- trigger --wait: progress and Ctrl-C ---------------------------------------------------------
+
+FLAKY = """
+from workers import WorkflowEntrypoint
+
+
+class MyWorkflow(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do("flaky", config={"retries": {"limit": 2, "delay": 300, "backoff": "constant"}})
+        async def flaky(ctx):
+            if ctx["attempt"] < 3:
+                raise RuntimeError(f"not yet {ctx['attempt']}")
+            return ctx["attempt"]
+
+        if event.payload.get("nap"):
+            await step.sleep("nap", "1 minute")
+        return await flaky()
+"""
+
+
+def test_trigger_wait_prints_a_line_per_change_of_state_when_not_a_terminal(
+    run, project, monkeypatch
+):
+    monkeypatch.chdir(project(FLAKY).parent)
+    result = run("workflows", "trigger", "my-workflow", "--id", "f1", "--wait")
+    assert result.exit_code == 0, result.output
+    progress = [line for line in result.stderr.splitlines() if line.startswith("⏳")]
+    assert len(progress) == len(set(progress))  # one per change, not one per poll
+    assert progress[-1] == '⏳ Instance "f1": ✅ Completed'
+    backoffs = [line for line in progress if "back-off" in line]
+    assert backoffs[0].startswith(
+        '⏳ Instance "f1": ⏰ Waiting: back-off before attempt 2 of flaky-1 (attempt 1 failed: '
+        "RuntimeError: not yet 1), "
+    )
+    assert backoffs[-1].startswith(
+        '⏳ Instance "f1": ⏰ Waiting: back-off before attempt 3 of flaky-1 (attempt 2 failed: '
+        "RuntimeError: not yet 2), "
+    )
+    assert "Output:    3" in result.stdout  # the outcome, on stdout, as before
+
+
+def test_trigger_wait_on_a_terminal_updates_one_line_in_place(project):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    root = project(FLAKY).parent
+    script = Path(sys.executable).parent / "durable"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "durable.cli.app"]
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [*command, "workflows", "trigger", "my-workflow", "--id", "t1", "--wait"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "200"},
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    out = proc.communicate(timeout=20)[0].decode()
+    assert proc.returncode == 0
+    text = shown.decode()
+    assert "back-off before attempt 2 of flaky-1" in text
+    assert "\x1b[2K" in text  # the line is erased and redrawn, not appended to
+    # The outcome is on stdout, where it belongs, even though stderr was the live display.
+    assert "Status:    ✅ Completed" in out and "Output:    3" in out
+    assert "⏳" not in out
+
+
+def test_trigger_wait_json_shows_no_progress(run, project, monkeypatch):
+    monkeypatch.chdir(project(FLAKY).parent)
+    result = run("workflows", "trigger", "my-workflow", "--wait", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["output"] == 3
+    assert "⏳" not in result.stderr
+
+
+def test_progress_names_the_step_attempt_and_what_is_awaited():
+    from datetime import UTC, datetime
+
+    from durable.cli.progress import describe
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    running = {
+        "status": "running",
+        "steps": [
+            {"type": "step", "name": "a-1", "success": True, "attempts": []},
+            {
+                "type": "step",
+                "name": "charge-1",
+                "success": None,
+                "attempts": [{"start": "x", "end": "y", "success": False}, {"end": None}],
+            },
+        ],
+    }
+    assert describe(running, now)[1] == "▶ Running: step charge-1, attempt 2"
+    waiting = {
+        "status": "waiting",
+        "steps": [
+            {
+                "type": "waitForEvent",
+                "name": "approval-1",
+                "event_type": "approved",
+                "timeout": "2026-01-01T01:00:00.000Z",
+                "finished": False,
+            }
+        ],
+    }
+    key, text = describe(waiting, now)
+    assert text == (
+        '⏰ Waiting: event "approved" (step approval-1), times out 2026-01-01 01:00:00 (in 1 hour)'
+    )
+    assert describe(waiting, datetime(2026, 1, 1, 0, 30, tzinfo=UTC))[0] == key
+
+
+def test_ctrl_c_during_trigger_wait_with_no_server_says_the_instance_is_kept(project):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = project(FLAKY).parent
+    script = Path(sys.executable).parent / "durable"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "durable.cli.app"]
+    err_path = root / "stderr.txt"
+    with err_path.open("w") as err:
+        proc = subprocess.Popen(
+            [*command, "workflows", "trigger", "my-workflow", '{"nap": 1}', "--id", "n1", "--wait"],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        deadline = time.monotonic() + 20
+        while "sleep nap-1" not in err_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert err_path.read_text().splitlines()[-1] == (
+        '✘ [ERROR] Interrupted: instance "n1" is left waiting; resume it with `durable dev`.'
+    )
+    listed = subprocess.run(
+        [*command, "instances", "list", "my-workflow", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [(i["id"], i["status"]) for i in json.loads(listed.stdout)] == [("n1", "waiting")]
 
 
 # --- shell completion -------------------------------------------------------------------------

@@ -40,6 +40,19 @@ def test_existing_files_are_skipped_not_overwritten(tmp_path):
     assert tmp_path / "wrangler.toml" in result.created
 
 
+def test_a_gitignore_covers_state_secrets_and_the_virtualenv(tmp_path):
+    result = create_project("hello", tmp_path / "shop")
+    ignored = (tmp_path / "shop" / ".gitignore").read_text().splitlines()
+    assert {".durable/", ".wrangler/", ".dev.vars*", ".venv/"} <= set(ignored)
+    assert tmp_path / "shop" / ".gitignore" in result.created
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / ".gitignore").write_text("secrets/\n")
+    result = create_project("hello", tmp_path / "mine")
+    assert (tmp_path / "mine" / ".gitignore").read_text() == "secrets/\n"
+    assert tmp_path / "mine" / ".gitignore" in result.skipped
+
+
 def test_unknown_template_lists_valid_ones(tmp_path):
     with pytest.raises(
         ValidationError, match='Unknown template "nope". Valid templates: hello, approval'

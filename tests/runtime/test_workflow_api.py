@@ -146,6 +146,75 @@ async def test_each_signature_fails_in_the_other_mode(project, runtime_factory):
     assert status["error"]["name"] == "TypeError"
 
 
+DAG_LEGACY = """
+    from workers import WorkflowEntrypoint
+
+    class MyWorkflow(WorkflowEntrypoint):
+        async def run(self, event, step):
+            @step.do("a")
+            async def a():
+                return 1
+
+            @step.do("b")
+            async def b():
+                return 2
+
+            @step.do("c", depends=[a, b], concurrent=True)
+            async def c(x, y):
+                return x + y
+
+            return await c()
+    """
+
+
+async def test_depends_under_a_current_date_says_why_and_the_ways_out(project, runtime_factory):
+    config = project(DAG_LEGACY, compatibility_date="2026-06-01")
+    _, instance, _ = await run_one(runtime_factory, config)
+    error = (await instance.status())["error"]
+    assert error["name"] == "TypeError"  # as production raises it
+    assert error["message"] == (
+        "step.do() got an unexpected keyword argument 'depends'. This Worker's "
+        "compatibility_date 2026-06-01 (on or after 2026-02-25) selects the implicit-dependency "
+        "signature step.do(name=None, *, concurrent=False, config=None), the default since "
+        "2026-02-25: a step's dependencies are its parameters, named after the steps they wait "
+        'for, and depends=[...] is gone. Either add the compatibility flag "no_python_workflows_'
+        'implicit_dependencies" to keep depends=[...], or drop depends and name the parameters '
+        "after the steps (async def c(a, b))."
+    )
+
+    # The first way out works as said.
+    flagged = project(
+        DAG_LEGACY,
+        compatibility_date="2026-06-01",
+        flags=("python_workers", "no_python_workflows_implicit_dependencies"),
+    )
+    _, instance, _ = await run_one(runtime_factory, flagged)
+    assert (await instance.status())["output"] == 3
+
+
+async def test_a_nameless_step_under_an_old_date_says_why(project, runtime_factory):
+    config = project(
+        """
+        from workers import WorkflowEntrypoint
+
+        class MyWorkflow(WorkflowEntrypoint):
+            async def run(self, event, step):
+                @step.do()
+                async def a():
+                    return 1
+                return await a()
+        """,
+        flags=("python_workers", "no_python_workflows_implicit_dependencies"),
+    )
+    _, instance, _ = await run_one(runtime_factory, config)
+    error = (await instance.status())["error"]
+    assert error["name"] == "TypeError"
+    assert error["message"].startswith(
+        "step.do() missing 1 required positional argument: 'name'. This Worker's compatibility "
+        'flag "no_python_workflows_implicit_dependencies" selects the legacy signature'
+    )
+
+
 async def test_implicit_mode_rejects_unknown_parameter(project, runtime_factory):
     config = project(
         """

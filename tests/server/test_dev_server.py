@@ -127,6 +127,32 @@ def test_legacy_on_fetch_gets_env(tmp_path, dev_server):
     assert server.client().get("/x").text == "legacy hey GET"
 
 
+def test_on_fetch_ignored_by_the_date_is_reported_at_start(tmp_path, dev_server):
+    write_project(
+        tmp_path,
+        """
+        from workers import Response, WorkflowEntrypoint
+
+        class MyWorkflow(WorkflowEntrypoint):
+            async def run(self, event, step):
+                return 1
+
+        async def on_fetch(request, env):
+            return Response("legacy")
+        """,
+        compatibility_date="2026-03-01",
+    )
+    server = dev_server(tmp_path)
+    # Before "Ready" and before any request: the warning comes with the code's loading.
+    before_ready = server.output().split("Ready on")[0]
+    assert (
+        "▲ [WARNING] src/entry.py defines a module-level on_fetch, which is ignored: this "
+        "Worker's compatibility_date 2026-03-01 (on or after 2025-08-14) selects class handlers"
+    ) in before_ready
+    assert '"disable_python_no_global_handlers"' in before_ready
+    assert server.client().get("/").status_code == 500
+
+
 def test_worker_without_fetch_handler_answers_500(tmp_path, dev_server):
     write_project(
         tmp_path,

@@ -253,11 +253,15 @@ def test_code_broken_at_start_serves_the_api_then_recovers(tmp_path, dev_server)
     assert response.status_code == 500 and "Syntax error" in response.text
     listed = client.get(server.api).json()
     assert listed["success"] and listed["result"][0]["name"] == "my-workflow"
-    # Writes wait for working code: recorded now, carried out once the code loads.
+    # A write is kept at once: the instance exists, queued, and runs once the code loads.
     created = client.post(
         f"{server.api}/my-workflow/instances", json={"instance_id": "early", "params": {"nap": 10}}
     )
     assert created.json()["result"]["status"] == "queued"
+    shown = client.get(f"{server.api}/my-workflow/instances/early").json()["result"]
+    assert (shown["status"], shown["params"]) == ("queued", {"nap": 10})
+    listed = client.get(f"{server.api}/my-workflow/instances").json()["result"]
+    assert [i["id"] for i in listed] == ["early"]
 
     since = len(server.output())
     entry.write_text(good)
