@@ -47,6 +47,14 @@ def test_assets_are_self_contained() -> None:
     assert len(files["app.js"].splitlines()) < 900
 
 
+def test_dev_server_serves_this_folder() -> None:
+    """`durable dev` serves runtime/dashboard/ itself, wherever its server module lives."""
+    from durable.runtime.dev.server import DASHBOARD_DIR
+
+    assert DASHBOARD_DIR.resolve() == DASHBOARD.resolve()
+    assert (DASHBOARD_DIR / "index.html").is_file()
+
+
 # -- the modules in a real browser --
 
 
