@@ -58,15 +58,6 @@ def test_dev_server_serves_this_folder() -> None:
 # -- the modules in a real browser --
 
 
-@pytest.fixture
-def blank(browser_page: Any, static_dashboard: str) -> Any:
-    errors: list[str] = []
-    browser_page.on("pageerror", lambda exc: errors.append(str(exc)))
-    browser_page.goto(static_dashboard + "/blank.html")
-    yield browser_page
-    assert not errors, errors
-
-
 RENDER = """async ([inst, now]) => {
   const { renderTimeline } = await import('/timeline.js');
   const el = renderTimeline(inst, { now: Date.parse(now) });
