@@ -1,13 +1,30 @@
+// @ts-check
 // Links, navigation and the "refresh now" hook, shared by the pages without import cycles.
 
 import { h } from "./ui.js";
 
+/**
+ * A parsed location hash.
+ * @typedef {{page: "workflows", query: URLSearchParams}
+ *   | {page: "instances", workflow: string, query: URLSearchParams}
+ *   | {page: "instance", workflow: string, id: string, query: URLSearchParams}} Route
+ */
+
+/**
+ * A mounted page: its root node, the poll that refreshes it, the document title.
+ * @typedef {{node: HTMLElement, refresh: () => Promise<void>, title: string, destroy?: () => void}} Page
+ */
+
 export const link = {
+  /** @type {() => string} */
   workflows: () => "#/",
+  /** @type {(name: string, status?: string) => string} */
   workflow: (name, status) => `#/workflows/${encodeURIComponent(name)}${status ? `?status=${encodeURIComponent(status)}` : ""}`,
+  /** @type {(name: string, id: string) => string} */
   instance: (name, id) => `#/workflows/${encodeURIComponent(name)}/instances/${encodeURIComponent(id)}`,
 };
 
+/** @returns {Route} */
 export function parseRoute() {
   const raw = location.hash.replace(/^#/, "") || "/";
   const [path, qs] = raw.split("?");
@@ -20,13 +37,15 @@ export function parseRoute() {
   return { page: "workflows", query };
 }
 
-/** Go to `hash`; re-mounts the page even when it is the current one. */
+/** Go to `hash`; re-mounts the page even when it is the current one. @param {string} hash */
 export function navigate(hash) {
   if (location.hash === hash) window.dispatchEvent(new HashChangeEvent("hashchange"));
   else location.hash = hash;
 }
 
+/** @type {() => void} */
 let refresher = () => {};
+/** @param {() => void} fn  what refreshNow() runs: the open page's poll */
 export function setRefresher(fn) {
   refresher = fn;
 }
@@ -35,6 +54,11 @@ export function refreshNow() {
   refresher();
 }
 
+/**
+ * Breadcrumb trail; the last item is the current page (no link).
+ * @param {...([string, string] | [string])} items  [text, href]
+ * @returns {HTMLElement}
+ */
 export function breadcrumbs(...items) {
   const list = h("ol");
   items.forEach(([text, href], i) => {

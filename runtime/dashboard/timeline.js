@@ -1,10 +1,28 @@
+// @ts-check
 // The instance timeline: every step on one time axis. Each attempt of a `step.do` is a bar
 // (failed attempts hatched red, the running one animated), retry back-off is a dashed gap between
 // attempts, sleeps and event waits are their own bars labelled with their wake or timeout time.
 // Deadlines far in the future are not allowed to squash the axis: their bars run off the right
 // edge with an arrow and the time written out.
 
-import { h, icon, parseTime, fmtClock, fmtDuration, FINISHED, statusLabel } from "./ui.js";
+import { h, icon, parseTime, fmtClock, fmtDuration, isFinished, statusLabel } from "./ui.js";
+
+/** @typedef {import("./api.js").Instance} Instance */
+/** @typedef {import("./api.js").Step} Step */
+/** @typedef {import("./api.js").Attempt} Attempt */
+
+/**
+ * A stretch of time drawn as one bar.
+ * @typedef {object} Segment
+ * @property {string} kind  ok, fail, run, backoff, sleep, sleep-rest, event, event-rest, timeout
+ * @property {number | null} from
+ * @property {number | null} to
+ * @property {boolean} [open]  still growing
+ * @property {boolean} [pending]  in the future
+ * @property {number | null} [deadline]
+ * @property {number} [attempt]
+ * @property {Partial<Attempt>} [data]
+ */
 
 const TICK_STEPS = [
   10, 20, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000,
@@ -12,14 +30,22 @@ const TICK_STEPS = [
   86_400_000, 172_800_000, 604_800_000,
 ];
 
-/** "step-name-2" → {name: "step-name", count: 2}. */
+/**
+ * "step-name-2" → {name: "step-name", count: 2}.
+ * @param {string | null | undefined} full
+ * @returns {{name: string, count: number}}
+ */
 export function splitStepName(full) {
   const match = /^(.*)-(\d+)$/.exec(full || "");
   return match ? { name: match[1], count: Number(match[2]) } : { name: full || "", count: 1 };
 }
 
-/** Turn each API step into the time segments we draw. */
+/**
+ * Turn each API step into the time segments we draw.
+ * @param {Step} step @param {number} now @returns {Segment[]}
+ */
 function segmentsOf(step, now) {
+  /** @type {Segment[]} */
   const segs = [];
   const start = parseTime(step.start);
   if (step.type === "step") {
@@ -59,11 +85,13 @@ function segmentsOf(step, now) {
   return segs.filter((s) => s.from != null && s.to != null);
 }
 
+/** @param {number} span @param {number} [target] */
 function niceStep(span, target = 7) {
   for (const step of TICK_STEPS) if (span / step <= target) return step;
   return TICK_STEPS[TICK_STEPS.length - 1];
 }
 
+/** @param {number} ms */
 function fmtOffset(ms) {
   if (ms === 0) return "0";
   if (ms < 1000) return `${ms}ms`;
@@ -81,10 +109,18 @@ function fmtOffset(ms) {
   return `${+(ms / 86_400_000).toFixed(1)}d`;
 }
 
+/** @type {Record<string, string>} */
 const TYPE_ICON = { step: "bolt", sleep: "moon", waitForEvent: "bell", termination: "ban" };
+/** @type {Record<string, string>} */
 const TYPE_WORD = { step: "step", sleep: "sleep", waitForEvent: "wait for event", termination: "termination" };
 
-/** A one-line plain-text state of a step, for the label and screen readers. */
+/**
+ * A one-line plain-text state of a step, for the label and screen readers.
+ * @param {Step} step
+ * @param {number} [now]
+ * @param {boolean} [stopped]  the instance is finished: unsettled steps "did not finish"
+ * @returns {string}
+ */
 export function stepState(step, now = Date.now(), stopped = false) {
   const unfinished = step.type === "step" ? step.success == null : step.type !== "termination" && !step.finished;
   if (stopped && unfinished) return "did not finish";
@@ -111,6 +147,7 @@ export function stepState(step, now = Date.now(), stopped = false) {
   return "terminated";
 }
 
+/** How long a step took (or has taken so far). @param {Step} step @param {number} [now] @returns {number | null} */
 export function stepDuration(step, now = Date.now()) {
   const s = parseTime(step.start);
   if (s == null) return null;
@@ -122,11 +159,14 @@ export function stepDuration(step, now = Date.now()) {
 /**
  * Build the timeline element for InstanceDetails `inst`. `onSelect(stepName)` is called when a
  * step label is activated.
+ * @param {Instance} inst
+ * @param {{now?: number, onSelect?: (stepName: string) => void}} [options]
+ * @returns {HTMLElement}
  */
-export function renderTimeline(inst, { now = Date.now(), onSelect } = {}) {
+export function renderTimeline(inst, { now = Date.now(), onSelect = undefined } = {}) {
   const steps = (inst.steps || []).filter((s) => s.type !== "termination");
   const terminated = (inst.steps || []).some((s) => s.type === "termination");
-  const finished = FINISHED.has(inst.status);
+  const finished = isFinished(inst.status);
   const runStart = parseTime(inst.start);
   const runEnd = parseTime(inst.end);
   // a finished instance stops the clock: nothing it left pending runs on past its end
@@ -183,6 +223,10 @@ export function renderTimeline(inst, { now = Date.now(), onSelect } = {}) {
     legend());
 }
 
+/**
+ * @param {Step} step @param {Segment[]} segs @param {(t: number) => number} pct @param {number} now
+ * @param {number} t1 @param {((name: string) => void) | undefined} onSelect @param {boolean} stopped
+ */
 function stepRow(step, segs, pct, now, t1, onSelect, stopped) {
   const state = stepState(step, now, stopped);
   const duration = stepDuration(step, now);
@@ -225,7 +269,7 @@ function stepRow(step, segs, pct, now, t1, onSelect, stopped) {
     label, track, h("div.tl-meta", duration != null ? fmtDuration(duration) : ""));
 }
 
-/** The short text written next to a row's bars. */
+/** The short text written next to a row's bars. @param {Step} step @param {number} now */
 function rowCaption(step, now) {
   if (step.type === "step") {
     const attempts = step.attempts || [];
@@ -252,6 +296,7 @@ function rowCaption(step, now) {
   return "";
 }
 
+/** @param {Step} step @param {Segment} seg @param {number} now @returns {{title: string, caption?: string}} */
 function describeSeg(step, seg, now) {
   const dur = fmtDuration(seg.to - seg.from);
   switch (seg.kind) {
@@ -281,7 +326,11 @@ function describeSeg(step, seg, now) {
   }
 }
 
-function bar(kind, from, to, { title, caption, clipped, open }) {
+/**
+ * @param {string} kind @param {number} from @param {number} to
+ * @param {{title: string, caption?: string, clipped?: boolean, open?: boolean}} options
+ */
+function bar(kind, from, to, { title, caption = undefined, clipped = false, open = false }) {
   const width = Math.max(0, to - from);
   const el = h(`span.tl-bar.b-${kind}`, { title, role: "img", "aria-label": title.replace(/\n/g, ". "),
     style: { left: `${from}%`, width: `${width}%` } });
@@ -292,6 +341,7 @@ function bar(kind, from, to, { title, caption, clipped, open }) {
   return el;
 }
 
+/** @returns {HTMLElement} */
 function legend() {
   const item = (kind, text) => h("li", h(`span.tl-swatch.b-${kind}`), text);
   return h("ul.tl-legend", { "aria-label": "Legend" },

@@ -1,9 +1,43 @@
+// @ts-check
 // Small DOM helpers shared by every page: element builder, icons, status badges, formatting,
 // a collapsible JSON viewer, toasts and modal dialogs. No framework, no build step.
 
+/** @typedef {import("./api.js").Status} Status */
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
-/** h("div.card#main", {onclick, "aria-label": …}, children…) builds an element. */
+/**
+ * Anything `h` accepts as a child: nodes, text, nothing (null/undefined/false), or lists of those.
+ * @typedef {Node | string | number | boolean | null | undefined | ChildList} Child
+ */
+/** @typedef {Array<Child>} ChildList */
+
+/**
+ * The tag name in an `h` selector: "input.input#q" → "input".
+ * @template {string} S
+ * @typedef {S extends `${infer N}.${string}` ? TagOf<N> : S extends `${infer N}#${string}` ? TagOf<N> : S} TagOf
+ */
+
+/**
+ * The element type `h(selector)` builds: h("input.x") is an HTMLInputElement.
+ * @template {string} S
+ * @typedef {TagOf<S> extends keyof HTMLElementTagNameMap ? HTMLElementTagNameMap[TagOf<S>] : HTMLElement} ElementOf
+ */
+
+/**
+ * Attributes for `h`: `on*` listeners, `class`, `style` (object), `dataset` (object), DOM
+ * properties (non-string values) and plain attributes (strings; `true` → present).
+ * @typedef {Record<string, any>} Attrs
+ */
+
+/**
+ * h("div.card#main", {onclick, "aria-label": …}, children…) builds an element.
+ * @template {string} S
+ * @param {S} tag  tag name with `.class` and `#id` parts
+ * @param {Attrs | Child} [attrs]  may be left out: then it is the first child
+ * @param {...Child} children
+ * @returns {ElementOf<S>}
+ */
 export function h(tag, attrs, ...children) {
   const [name, ...rest] = tag.split(/(?=[.#])/);
   const el = document.createElement(name || "div");
@@ -25,11 +59,12 @@ export function h(tag, attrs, ...children) {
     else el.setAttribute(key, value === true ? "" : value);
   }
   append(el, children);
-  return el;
+  return /** @type {ElementOf<S>} */ (/** @type {unknown} */ (el));
 }
 
+/** @param {Element} el @param {Child[]} children */
 function append(el, children) {
-  for (const child of children.flat(Infinity)) {
+  for (const child of /** @type {unknown[]} */ (children).flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : String(child));
   }
@@ -37,6 +72,7 @@ function append(el, children) {
 
 // -- icons (stroked 24×24 paths, drawn inline so the page works offline) --
 
+/** @type {Record<string, string>} */
 const ICONS = {
   check: "M5 12.5l4.5 4.5L19 7.5",
   x: "M6 6l12 12M18 6L6 18",
@@ -62,6 +98,11 @@ const ICONS = {
   alert: "M12 9v4M12 17h.01M10.3 3.9L2 18a2 2 0 0 0 1.7 3h16.6a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z",
 };
 
+/**
+ * @param {string} name  a key of ICONS; unknown names draw a question mark
+ * @param {string} [cls]  extra classes
+ * @returns {SVGSVGElement}
+ */
 export function icon(name, cls = "") {
   const svg = document.createElementNS(SVG_NS, "svg");
   svg.setAttribute("viewBox", "0 0 24 24");
@@ -75,6 +116,7 @@ export function icon(name, cls = "") {
 
 // -- statuses: always text + icon + colour --
 
+/** Every listed status in display order: [key, label, icon]. @type {[Status, string, string][]} */
 export const STATUSES = [
   ["queued", "Queued", "hourglass"],
   ["running", "Running", "play"],
@@ -86,12 +128,29 @@ export const STATUSES = [
   ["terminated", "Terminated", "ban"],
 ];
 const STATUS_INFO = Object.fromEntries(STATUSES.map(([k, label, ic]) => [k, { label, ic }]));
+/**
+ * The finished statuses: an instance in one of them runs no more (terminate is refused, the clock
+ * stops). The only definition in the dashboard; tests/dashboard checks it against the runtime's.
+ * @type {ReadonlySet<Status>}
+ */
 export const FINISHED = new Set(["complete", "errored", "terminated"]);
 
+/** @param {Status | null | undefined} status @returns {boolean} */
+export function isFinished(status) {
+  return status != null && FINISHED.has(status);
+}
+
+/** @param {Status | null | undefined} status @returns {string} */
 export function statusLabel(status) {
   return (STATUS_INFO[status] || { label: "Unknown" }).label;
 }
 
+/**
+ * A status badge: icon, label and colour; `extra` adds a count.
+ * @param {Status} status
+ * @param {string | number} [extra]
+ * @returns {HTMLElement}
+ */
 export function badge(status, extra) {
   const info = STATUS_INFO[status] || { label: "Unknown", ic: "question" };
   return h(`span.badge.s-${STATUS_INFO[status] ? status : "unknown"}`, { "data-status": status },
@@ -100,14 +159,17 @@ export function badge(status, extra) {
 
 // -- formatting --
 
+/** ISO time → epoch ms, or null. @param {string | null | undefined} iso @returns {number | null} */
 export function parseTime(iso) {
   if (!iso) return null;
   const t = Date.parse(iso);
   return Number.isNaN(t) ? null : t;
 }
 
+/** @param {number} n @param {number} [w] */
 const pad = (n, w = 2) => String(n).padStart(w, "0");
 
+/** Local wall-clock time. @param {number | null | undefined} ms @param {{millis?: boolean}} [options] @returns {string} */
 export function fmtClock(ms, { millis = false } = {}) {
   if (ms == null) return "—";
   const d = new Date(ms);
@@ -115,6 +177,7 @@ export function fmtClock(ms, { millis = false } = {}) {
   return millis ? `${clock}.${pad(d.getMilliseconds(), 3)}` : clock;
 }
 
+/** Clock time with milliseconds, with the date when not today. @param {number | null | undefined} ms @returns {string} */
 export function fmtDateTime(ms) {
   if (ms == null) return "—";
   const d = new Date(ms);
@@ -124,6 +187,7 @@ export function fmtDateTime(ms) {
   return date + fmtClock(ms, { millis: true });
 }
 
+/** @param {number | null | undefined} ms @returns {string} */
 export function fmtDuration(ms) {
   if (ms == null || Number.isNaN(ms)) return "—";
   const abs = Math.abs(ms);
@@ -136,6 +200,7 @@ export function fmtDuration(ms) {
   return `${Math.floor(s / 86_400)}d ${Math.floor(s / 3600) % 24}h`;
 }
 
+/** @param {number | null | undefined} ms @param {number} [now] @returns {string} */
 export function fmtAgo(ms, now = Date.now()) {
   if (ms == null) return "—";
   const diff = now - ms;
@@ -147,15 +212,22 @@ export function fmtAgo(ms, now = Date.now()) {
   return `${Math.floor(diff / 86_400_000)}d ago`;
 }
 
+/** @param {number} n @returns {string} */
 export function fmtBytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/** @type {(n: number | null | undefined) => string} */
 export const fmtInt = (n) => (n ?? 0).toLocaleString("en-US");
 
-/** A <time> element showing local time, with the ISO value as tooltip. */
+/**
+ * A <time> element showing local time, with the ISO value as tooltip.
+ * @param {string | null | undefined} iso
+ * @param {{ago?: boolean}} [options]
+ * @returns {HTMLElement}
+ */
 export function timeEl(iso, { ago = false } = {}) {
   const ms = parseTime(iso);
   if (ms == null) return h("span.muted", "—");
@@ -168,7 +240,12 @@ const MAX_CHILDREN = 50;
 const MAX_STRING = 240;
 const CUT_CHARS = 3000;
 
-/** Formatted, collapsible JSON; long documents are cut with a "Show all" control. */
+/**
+ * Formatted, collapsible JSON; long documents are cut with a "Show all" control.
+ * @param {unknown} value
+ * @param {{label?: string, openDepth?: number}} [options]
+ * @returns {HTMLElement}
+ */
 export function jsonView(value, { label = "value", openDepth = 2 } = {}) {
   if (value === undefined) return h("p.muted.small", "No value");
   const text = JSON.stringify(value, null, 2) ?? "undefined";
@@ -191,6 +268,7 @@ export function jsonView(value, { label = "value", openDepth = 2 } = {}) {
   return box;
 }
 
+/** @param {unknown} value @returns {string} */
 function describe(value) {
   if (Array.isArray(value)) return `array · ${value.length} item${value.length === 1 ? "" : "s"}`;
   if (value && typeof value === "object") {
@@ -200,9 +278,11 @@ function describe(value) {
   return value === null ? "null" : typeof value;
 }
 
+/** @param {unknown} value @param {number} depth @param {number} openDepth @returns {HTMLElement} */
 function jsonNode(value, depth, openDepth) {
   if (value === null || typeof value !== "object") return jsonScalar(value);
   const isArray = Array.isArray(value);
+  /** @type {[string | number, unknown][]} */
   const entries = isArray ? value.map((v, i) => [i, v]) : Object.entries(value);
   const [open, close] = isArray ? ["[", "]"] : ["{", "}"];
   if (!entries.length) return h("span.j-punc", open + close);
@@ -233,6 +313,7 @@ function jsonNode(value, depth, openDepth) {
   return details;
 }
 
+/** @param {unknown} value @returns {HTMLElement} */
 function jsonScalar(value) {
   if (typeof value === "string") {
     const quoted = JSON.stringify(value);
@@ -250,6 +331,7 @@ function jsonScalar(value) {
   return h("span.j-null", "null");
 }
 
+/** @param {string} text @param {HTMLElement} button */
 async function copyText(text, button) {
   try {
     await navigator.clipboard.writeText(text);
@@ -265,19 +347,30 @@ async function copyText(text, button) {
   setTimeout(() => { button.lastChild.textContent = old; }, 1200);
 }
 
-/** An error object {name, message} (or anything) as a readable block. */
+/**
+ * An error object {name, message} (or anything) as a readable block.
+ * @param {import("./api.js").ErrorInfo | unknown} error
+ * @returns {HTMLElement | null}
+ */
 export function errorBlock(error) {
   if (error == null) return null;
   if (typeof error === "object" && ("message" in error || "name" in error)) {
+    const { name, message } = /** @type {import("./api.js").ErrorInfo} */ (error);
     return h("div.error-block", { role: "note" },
-      h("strong", error.name || "Error"), error.message ? [": ", h("span", error.message)] : null);
+      h("strong", name || "Error"), message ? [": ", h("span", message)] : null);
   }
   return h("div.error-block", { role: "note" }, typeof error === "string" ? error : JSON.stringify(error));
 }
 
 // -- toasts --
 
-export function toast(kind, message, { timeout } = {}) {
+/**
+ * @param {"success" | "error"} kind
+ * @param {string} message
+ * @param {{timeout?: number}} [options]  ms before it goes (default 6 s, errors 12 s)
+ * @returns {HTMLElement}
+ */
+export function toast(kind, message, { timeout = undefined } = {}) {
   const region = document.getElementById("toasts");
   const close = h("button.toast-close", { type: "button", "aria-label": "Dismiss message" }, icon("x"));
   const el = h(`div.toast.toast-${kind}`, { role: kind === "error" ? "alert" : "status", "data-kind": kind },
@@ -293,11 +386,24 @@ export function toast(kind, message, { timeout } = {}) {
 // -- modal dialogs --
 
 /**
+ * @typedef {object} DialogOptions
+ * @property {string} title
+ * @property {string} [description]
+ * @property {Child} [fields]  a node or a list of nodes
+ * @property {string} [submitLabel]
+ * @property {boolean} [danger]  a red submit button
+ * @property {() => Promise<void>} submit  may throw: the message shows in the dialog
+ * @property {() => boolean} [validate]  false disables the submit button
+ */
+
+/**
  * A modal form. `fields` is a node (or list); `submit` runs on submit and may throw: the message
  * is shown inside the dialog, which stays open. Returns the <dialog>.
+ * @param {DialogOptions} options
+ * @returns {HTMLDialogElement}
  */
-export function openDialog({ title, description, fields, submitLabel = "Confirm", danger = false,
-  submit, validate }) {
+export function openDialog({ title, description = undefined, fields = undefined, submitLabel = "Confirm", danger = false,
+  submit, validate = undefined }) {
   const error = h("p.form-error", { role: "alert", hidden: true });
   const ok = h(`button.btn.${danger ? "btn-danger" : "btn-primary"}`, { type: "submit" }, submitLabel);
   const cancel = h("button.btn", { type: "button", onclick: () => dialog.close() }, "Cancel");
@@ -306,7 +412,7 @@ export function openDialog({ title, description, fields, submitLabel = "Confirm"
     h("h2", { id: titleId }, title),
     description ? h("p.dialog-desc", description) : null,
     fields, error, h("div.dialog-actions", cancel, ok));
-  const dialog = h("dialog.dialog", { "aria-labelledby": titleId }, form);
+  const dialog = /** @type {HTMLDialogElement} */ (h("dialog.dialog", { "aria-labelledby": titleId }, form));
   const refresh = () => { ok.disabled = validate ? !validate() : false; };
   form.addEventListener("input", refresh);
   form.addEventListener("submit", async (event) => {
@@ -330,16 +436,28 @@ export function openDialog({ title, description, fields, submitLabel = "Confirm"
   document.body.append(dialog);
   refresh();
   dialog.showModal();
-  const first = form.querySelector("input:not([type=radio]), textarea, select");
+  const first = /** @type {HTMLElement | null} */ (form.querySelector("input:not([type=radio]), textarea, select"));
   (first || ok).focus();
   return dialog;
 }
 
-/** A JSON textarea that validates as you type; `.value()` returns the parsed value. */
-export function jsonEditor({ id, label, initial = "{}", hint, optional = false, rows = 8 }) {
+/**
+ * @typedef {object} JsonEditor
+ * @property {HTMLElement} node
+ * @property {HTMLTextAreaElement} area
+ * @property {() => boolean} valid
+ * @property {() => unknown} value  the parsed value; undefined when optional and empty
+ */
+
+/**
+ * A JSON textarea that validates as you type; `.value()` returns the parsed value.
+ * @param {{id: string, label: string, initial?: string, hint?: string, optional?: boolean, rows?: number}} options
+ * @returns {JsonEditor}
+ */
+export function jsonEditor({ id, label, initial = "{}", hint = undefined, optional = false, rows = 8 }) {
   const status = h("p.field-status", { id: `${id}-status`, "aria-live": "polite" });
-  const area = h("textarea.code", { id, rows, spellcheck: false, autocomplete: "off",
-    "aria-describedby": `${id}-status` }, initial);
+  const area = /** @type {HTMLTextAreaElement} */ (h("textarea.code", { id, rows, spellcheck: false, autocomplete: "off",
+    "aria-describedby": `${id}-status` }, initial));
   area.value = initial;
   let parsed;
   let valid = true;
@@ -374,12 +492,58 @@ export function jsonEditor({ id, label, initial = "{}", hint, optional = false, 
   return { node, area, valid: () => valid, value: () => parsed };
 }
 
+/**
+ * A labelled form field; gives `input` the id.
+ * @param {string} id @param {string} label @param {HTMLElement} input @param {string} [hint]
+ * @returns {HTMLElement}
+ */
 export function field(id, label, input, hint) {
   input.id = id;
   return h("div.field", h("label", { for: id }, label), hint ? h("p.field-hint", hint) : null, input);
 }
 
-/** Empty-state panel. */
+/**
+ * Empty-state panel.
+ * @param {string} title @param {Child} [text] @param {Child} [action]
+ * @returns {HTMLElement}
+ */
 export function empty(title, text, action) {
   return h("div.empty", h("p.empty-title", title), text ? h("p.muted", text) : null, action || null);
+}
+
+/**
+ * Instances over all statuses.
+ * @param {import("./api.js").StatusCounts | null | undefined} counts
+ * @returns {number}
+ */
+export const totalCount = (counts) => Object.values(counts || {}).reduce((a, b) => a + (b || 0), 0);
+
+/**
+ * Make `parent`'s children the nodes for `items`, keeping the DOM nodes whose data did not change
+ * (same key and signature), so focus, selection and open states survive polls.
+ * @template T
+ * @param {Element} parent
+ * @param {T[]} items
+ * @param {(item: T) => string} keyOf
+ * @param {(item: T) => string} sigOf  changes whenever the node must be rebuilt
+ * @param {(item: T) => Element} build
+ * @param {Map<string, {sig: string, node: Element}>} cache  kept by the caller between calls
+ */
+export function reconcile(parent, items, keyOf, sigOf, build, cache) {
+  const nodes = [];
+  const seen = new Set();
+  for (const item of items) {
+    const key = keyOf(item);
+    const sig = sigOf(item);
+    seen.add(key);
+    let entry = cache.get(key);
+    if (!entry || entry.sig !== sig) {
+      entry = { sig, node: build(item) };
+      cache.set(key, entry);
+    }
+    nodes.push(entry.node);
+  }
+  for (const key of [...cache.keys()]) if (!seen.has(key)) cache.delete(key);
+  const same = nodes.length === parent.children.length && nodes.every((n, i) => parent.children[i] === n);
+  if (!same) parent.replaceChildren(...nodes);
 }

@@ -94,3 +94,14 @@ def static_dashboard() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def blank(browser_page: Any, static_dashboard: str) -> Iterator[Any]:
+    """A blank page next to the dashboard's modules, to import them with `await import('/x.js')`;
+    fails the test on any uncaught page error."""
+    errors: list[str] = []
+    browser_page.on("pageerror", lambda exc: errors.append(str(exc)))
+    browser_page.goto(static_dashboard + "/blank.html")
+    yield browser_page
+    assert not errors, errors

@@ -47,16 +47,15 @@ def test_assets_are_self_contained() -> None:
     assert len(files["app.js"].splitlines()) < 900
 
 
+def test_dev_server_serves_this_folder() -> None:
+    """`durable dev` serves runtime/dashboard/ itself, wherever its server module lives."""
+    from durable.runtime.dev.server import DASHBOARD_DIR
+
+    assert DASHBOARD_DIR.resolve() == DASHBOARD.resolve()
+    assert (DASHBOARD_DIR / "index.html").is_file()
+
+
 # -- the modules in a real browser --
-
-
-@pytest.fixture
-def blank(browser_page: Any, static_dashboard: str) -> Any:
-    errors: list[str] = []
-    browser_page.on("pageerror", lambda exc: errors.append(str(exc)))
-    browser_page.goto(static_dashboard + "/blank.html")
-    yield browser_page
-    assert not errors, errors
 
 
 RENDER = """async ([inst, now]) => {
