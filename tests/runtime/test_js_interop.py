@@ -119,3 +119,42 @@ async def test_the_docs_binding_example_runs(tmp_path: Path) -> None:
         await env.settle()
         status = await (await env.env.MY_WORKFLOW.get("docs-1")).status()
         assert (status["status"], status["output"]) == ("complete", "hello ada")
+
+
+def test_the_workers_shim_has_production_surface() -> None:
+    workers = importlib.import_module("workers")
+    with pytest.raises(TypeError):
+        workers.Headers({"a": "b"})  # a type alias in production, not a class
+    assert not hasattr(workers, "JsDict")
+    with pytest.raises(ImportError, match="only inside the Cloudflare Workers runtime"):
+        workers.import_from_javascript("cloudflare:workers")
+    form = workers.FormData({"a": "1"})
+    form.append("a", workers.Blob(["x"]), filename="x.txt")
+    assert [type(v).__name__ for v in form.get_all("a")] == ["str", "File"]
+
+
+async def test_module_level_env_and_patch_env(tmp_path: Path) -> None:
+    workers = importlib.import_module("workers")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "entry.py").write_text(textwrap.dedent(DOCS_EXAMPLE))
+    (tmp_path / "wrangler.toml").write_text(
+        'name = "docs"\nmain = "src/entry.py"\ncompatibility_date = "2026-03-01"\n'
+        'compatibility_flags = ["python_workers"]\n[vars]\nGREETING = "hi"\n'
+        '[[workflows]]\nname = "my-workflow"\nbinding = "MY_WORKFLOW"\nclass_name = "MyWorkflow"\n'
+    )
+    async with open_env(tmp_path / "wrangler.toml", persist_dir=tmp_path / ".durable") as env:
+        assert workers.env is env.env
+        with workers.patch_env(GREETING="patched", EXTRA=1):
+            assert (workers.env.GREETING, workers.env.EXTRA) == ("patched", 1)
+        assert workers.env.GREETING == "hi" and not hasattr(workers.env, "EXTRA")
+        done: list[int] = []
+
+        async def later() -> None:
+            done.append(1)
+
+        workers.wait_until(later())
+        await env.settle()
+        import asyncio
+
+        await asyncio.sleep(0)
+        assert done == [1]
