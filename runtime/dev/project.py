@@ -17,6 +17,7 @@ from durable.runtime.engine.clock import Clock, WallClock
 from durable.runtime.engine.scheduler import Engine
 from durable.runtime.engine.state import Limits, WorkflowDefinition
 from durable.runtime.engine.store import STORE_FILENAME, Store
+from durable.runtime.worker.globals import set_current_env
 from durable.runtime.worker.loader import LoadedCode, load_code
 
 
@@ -86,6 +87,7 @@ async def open_runtime(
     )
     env = build_env(engine, config.vars, {wf.binding: wf.name for wf in config.workflows})
     engine.env = env
+    set_current_env(env)  # `workers.env`, as production's module-level env
     try:
         await engine.start(resume=resume and load_user_code)
     except BaseException:
