@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 
+from durable.runtime.states import FINISHED
+
 DASHBOARD = Path(__file__).resolve().parents[2] / "runtime" / "dashboard"
 # Pinned: a new TypeScript may find new errors; bump it on purpose.
 TYPESCRIPT = "typescript@5.9.3"
-# The runtime's finished statuses. Hard-coded until the runtime exports its StrEnum's finished
-# set (durable.runtime.states); then this should import it from there instead.
-RUNTIME_FINISHED = {"complete", "errored", "terminated"}
+# The runtime's finished statuses: the dashboard's copy must be the same set.
+RUNTIME_FINISHED = {str(status) for status in FINISHED}
 
 
 def _modules() -> list[Path]:
