@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import inspect
+import re
 import sys
 import time
 import traceback
@@ -129,6 +130,19 @@ def check_management_access(
             )
 
 
+class _Mount(Mount):
+    """A `Mount` that owns everything below its prefix, control characters included.
+
+    starlette compiles a mount's `{path:path}` as `.*`, which stops at a newline, so a path
+    such as `/client/v4/accounts/x/%0A0` would fall through to the user's Worker instead of
+    getting the API's 404 envelope.
+    """
+
+    def __init__(self, path: str, app: ASGIApp) -> None:
+        super().__init__(path, app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
+
+
 class ManagementGuard:
     """Middleware: `check_management_access` before every request of a management surface.
 
@@ -213,14 +227,14 @@ class DevApp:
             handlers=exception_handlers(),
         )
         reserved = api_app([])  # the rest of /cdn-cgi/ is reserved on Cloudflare too: 404
-        routes: list[Any] = [Mount(api_rest.PREFIX, rest), Route(api_rest.PREFIX, rest)]
+        routes: list[Any] = [_Mount(api_rest.PREFIX, rest), Route(api_rest.PREFIX, rest)]
         for prefix in api_explorer.PREFIXES:
-            routes += [Mount(prefix, explorer), Route(prefix, explorer)]
+            routes += [_Mount(prefix, explorer), Route(prefix, explorer)]
         dashboard_root = DASHBOARD_PATH.rstrip("/")
         routes += [
-            Mount(dashboard_root, dashboard),
+            _Mount(dashboard_root, dashboard),
             Route(dashboard_root, dashboard),
-            Mount("/cdn-cgi", reserved),
+            _Mount("/cdn-cgi", reserved),
             Route("/cdn-cgi", reserved),
         ]
         self._router = Router(routes, redirect_slashes=False, default=self._fetch)

@@ -84,6 +84,14 @@ async def test_bare_prefixes_are_management_404s_not_the_worker(client):
         }
 
 
+async def test_control_characters_below_a_prefix_stay_in_the_management_api(client):
+    # Found by the property test: a newline below /client/v4 fell through to the Worker.
+    for path in ("/client/v4/accounts/local/%0A0", "/cdn-cgi/%0D%0Ax", f"{EXPLORER}/%0A"):
+        response = await client.get(path)
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["success"] is False
+
+
 async def test_a_percent_encoded_prefix_still_reaches_the_api(client):
     response = await client.get("/client/v4/accounts/local/%77orkflows")
     assert response.status_code == 200 and response.json()["success"] is True
