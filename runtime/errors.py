@@ -30,6 +30,12 @@ The hierarchy, drawn as httpx draws its own:
     ├── DeterminismError         `run()` does not replay onto its own history
     └── UnexpectedStatusError    `wait_for_status` saw the instance finish otherwise
 
+    JsException                  a JavaScript error, as production's `pyodide.ffi` presents it
+                                 (`name` and `message`); re-exported by the `pyodide.ffi` shim
+
+    ImportError                  (the standard library's)
+    └── UnavailableOnCPythonError    a `js`/`pyodide` name that exists only in the Workers runtime
+
     OSError                      (as the standard library's own I/O errors)
     ├── LoopbackError            the loopback client's exchange failed or was not HTTP/1.x
     └── HttpStatusError          `Response.raise_for_status()` in user code (as pyodide.http)
@@ -262,3 +268,20 @@ class HttpStatusError(OSError):
         self.status = status
         self.status_text = status_text
         self.url = url
+
+
+class JsException(Exception):  # noqa: N818 - production's name (pyodide.ffi.JsException)
+    """A JavaScript error; `name` and `message` as in production."""
+
+    def __init__(self, message: str = "", name: str = "Error") -> None:
+        super().__init__(f"{name}: {message}" if message else name)
+        self.name = name
+        self.message = message
+
+
+class UnavailableOnCPythonError(ImportError):
+    """A JavaScript or Pyodide name that only exists inside the Workers runtime.
+
+    An ImportError so that `from js import X` reports this message instead of the bare
+    "cannot import name"; attribute access (`js.X`) raises it too.
+    """
