@@ -58,7 +58,7 @@ __all__ = [
     "check_management_access",
 ]
 
-DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboard"
+DASHBOARD_DIR = Path(__file__).resolve().parents[1] / "dashboard"
 # Cloudflare accepts request bodies up to 100 MB on the Free and Pro plans.
 FETCH_BODY_LIMIT = 100 * 1024 * 1024
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
