@@ -7,8 +7,12 @@ milliseconds. `pip wheel . --no-deps` is the slow, full check of the same thing.
 from __future__ import annotations
 
 import fnmatch
+import importlib
+import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SETUPTOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
@@ -73,3 +77,12 @@ def test_data_folders_resolve_from_the_modules_that_use_them():
 
     assert (DASHBOARD_DIR / "index.html").is_file()
     assert (SHIM_DIR / "workers" / "__init__.py").is_file()
+
+
+def test_testing_is_importable_under_one_name_only():
+    import durable.testing
+
+    with pytest.raises(ImportError, match=r"import durable\.testing instead"):
+        importlib.import_module("durable.runtime.testing")
+    assert "durable.runtime.testing" not in sys.modules
+    assert sys.modules["durable.testing"] is durable.testing
