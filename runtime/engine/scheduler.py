@@ -34,7 +34,8 @@ from .execution import Execution, Park, error_dict
 from .serialization import decode, encode, encode_input
 from .state import Limits, LoadedInstance, WakingInstance, WorkflowDefinition
 from .step import WorkflowStep
-from .store import EventRow, InstanceRow, StepRow, Store, now_ms
+from .store import EventRow, InstanceRow, StepRow, Store
+from .store import now_ms as now_ms  # re-exported: durable.testing's clock swaps it here
 
 log = logging.getLogger("durable.engine")
 

@@ -1,4 +1,4 @@
-"""pyproject's package list ships every file under runtime/ and templates/, under one name each.
+"""pyproject's package list ships every file under cli/, runtime/ and templates/, under one name.
 
 Nothing is built: the checks read pyproject.toml and the folders on disk, so they take
 milliseconds. `pip wheel . --no-deps` is the slow, full check of the same thing.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import importlib.util
 import sys
 import tomllib
 from pathlib import Path
@@ -32,9 +33,9 @@ def _package_of(folder: Path) -> str:
 
 
 def _shipped_folders() -> dict[Path, list[Path]]:
-    """Folders under runtime/ and templates/ holding files, caches and dot-folders left out."""
+    """Folders under cli/, runtime/, templates/ holding files, caches and dot-folders left out."""
     folders: dict[Path, list[Path]] = {}
-    for top in ("runtime", "templates"):
+    for top in ("cli", "runtime", "templates"):
         for path in sorted((ROOT / top).rglob("*")):
             parts = path.relative_to(ROOT).parts
             if not path.is_file() or any(p == "__pycache__" or p.startswith(".") for p in parts):
@@ -82,7 +83,17 @@ def test_data_folders_resolve_from_the_modules_that_use_them():
 def test_testing_is_importable_under_one_name_only():
     import durable.testing
 
-    with pytest.raises(ImportError, match=r"import durable\.testing instead"):
+    # runtime/testing/ is durable.runtime.testing too in a default editable install; a strict one
+    # and a wheel have no such module. Either way no second copy of the plugin's state loads.
+    with pytest.raises(ImportError):
         importlib.import_module("durable.runtime.testing")
     assert "durable.runtime.testing" not in sys.modules
     assert sys.modules["durable.testing"] is durable.testing
+
+
+def test_the_second_name_says_which_to_import():
+    init = ROOT / "runtime" / "testing" / "__init__.py"
+    spec = importlib.util.spec_from_file_location("durable.runtime.testing", init)
+    assert spec is not None and spec.loader is not None
+    with pytest.raises(ImportError, match=r"import durable\.testing instead"):
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))

@@ -165,7 +165,7 @@ async def test_pause_and_terminate_while_a_parked_instance_is_being_loaded(
         gate = await gate_replay_reads(runtime, after_read=True)
         instance = await runtime.env.SLEEPER.create({"params": {"ms": 300}})
         pk = outcomes[instance.id] = await pk_of(runtime, "sleeper", instance.id)
-        await until(lambda pk=pk: pk in engine._waking, timeout=2)
+        await until(lambda pk=pk: pk in engine._waking, timeout=2)  # type: ignore[misc]
         await getattr(engine, request)("sleeper", instance.id)
         gate.set()
         await asyncio.sleep(0.4)  # past the deadline
