@@ -29,6 +29,10 @@ class Env:
     def __repr__(self) -> str:
         return f"<Env {', '.join(sorted(self.__dict__))}>"
 
+    if TYPE_CHECKING:
+        # The names come from each project's config: to a type checker, any attribute is a binding.
+        def __getattr__(self, name: str) -> Any: ...
+
 
 def build_env(engine: Engine, vars: dict[str, Any], bindings: dict[str, str]) -> Env:
     """`bindings` maps binding name (MY_WORKFLOW) to workflow name."""

@@ -29,6 +29,16 @@ May import: every runtime subpackage but client (a test drives the runtime in pr
 
 from __future__ import annotations
 
+# This folder sits inside runtime/, so `durable.runtime.testing` would find it too and load a
+# second copy, with its own module state, beside the plugin's `durable.testing`. Only the name
+# pyproject's package-dir gives it imports.
+if __name__ != "durable.testing":
+    raise ImportError(
+        f"{__name__} is not importable: import durable.testing instead (the same folder, "
+        "runtime/testing/, under its one public name)",
+        name=__name__,
+    )
+
 import importlib
 from typing import TYPE_CHECKING, Any
 

@@ -446,7 +446,7 @@ def check_store(db: Path, effects: Path, load: Load) -> tuple[dict[str, Any], li
         problems.append(f"integrity_check: {integrity}")
     runs = read_effects(effects)
     unacked = {json.dumps(p, sort_keys=True) for p in load.unacked}
-    figures = Counter()
+    figures: Counter[str] = Counter()
     seen_keys: set[tuple[str, str, int]] = set()
 
     for iid in load.ids:

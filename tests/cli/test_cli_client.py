@@ -13,8 +13,7 @@ from durable.runtime.client.base import next_retry, pending_wait, wait_is_over
 from durable.runtime.client.connect import connect
 from durable.runtime.client.http import HttpClient
 from durable.runtime.client.in_process import ServiceClient
-from durable.runtime.config import load_config
-from durable.runtime.dev import project
+from durable.runtime.config import load_config, persist_dir_for
 from durable.runtime.dev.discovery import ServerInfo, write_discovery
 from durable.runtime.errors import ConfigError
 
@@ -116,7 +115,7 @@ def test_paths_are_percent_encoded():
 
 def test_cli_default_persist_dir_matches_the_runtime(cli_project):
     config = load_config(None)
-    assert common.persist_dir(config, common.GlobalOptions()) == project.persist_dir_for(config)
+    assert common.persist_dir(config, common.GlobalOptions()) == persist_dir_for(config)
 
 
 # --- --wait's stopping rule -----------------------------------------------------------------------

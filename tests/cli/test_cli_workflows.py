@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -69,9 +70,7 @@ def test_help_lists_every_command_and_completion(run):
             assert f"  {command} " in listed.stdout
 
 
-def _all_commands(
-    command: typer.core.TyperCommand, path: tuple[str, ...] = ()
-) -> list[tuple[str, ...]]:
+def _all_commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = [path]
     ctx = typer.Context(command)
     for name in getattr(command, "list_commands", lambda ctx: [])(ctx):

@@ -191,7 +191,7 @@ def test_timeline_clips_far_deadlines_and_shows_wake_time(blank: Any) -> None:
 
 
 def test_timeline_after_termination(blank: Any) -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {
             "type": "step",
             "name": "slow-1",

@@ -115,7 +115,8 @@ async def test_huge_page_is_a_validation_error(tmp_path: Path) -> None:
         assert (await service.list_instances("my-workflow", page=last, per_page=1000)).items == []
         app_ = DevApp(service, None, None)
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app_), base_url="http://127.0.0.1:8787"
+            transport=httpx.ASGITransport(app=app_),  # type: ignore[arg-type]  # dict-typed ASGI
+            base_url="http://127.0.0.1:8787",
         ) as client:
             response = await client.get(
                 "/client/v4/accounts/local/workflows/my-workflow/instances",

@@ -136,7 +136,8 @@ async def app_factory(tmp_path: Path) -> AsyncIterator[object]:
     def make(dashboard: Path) -> httpx.AsyncClient:
         app = DevApp(service, None, None, ServerSettings(dashboard_dir=dashboard))
         return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8787"
+            transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]  # dict-typed ASGI
+            base_url="http://127.0.0.1:8787",
         )
 
     yield make
