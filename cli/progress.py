@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import render
 
@@ -47,9 +47,9 @@ def describe(details: Mapping[str, Any], now: datetime) -> tuple[tuple[Any, ...]
     if status == "running":
         step = _current_step(details)
         if step is not None:
-            attempts = step.get("attempts") or []
-            running = bool(attempts) and attempts[-1].get("end") is None
-            attempt = len(attempts) if running else len(attempts) + 1
+            tried: list[Mapping[str, Any]] = step.get("attempts") or []
+            running = bool(tried) and tried[-1].get("end") is None
+            attempt = len(tried) if running else len(tried) + 1
             name = step.get("name", "")
             return (status, name, attempt), f"{label}: step {name}, attempt {attempt}"
     return (status,), label
@@ -58,7 +58,7 @@ def describe(details: Mapping[str, Any], now: datetime) -> tuple[tuple[Any, ...]
 def _current_step(details: Mapping[str, Any]) -> Mapping[str, Any] | None:
     for step in reversed(details.get("steps") or []):
         if step.get("type") == "step" and step.get("success") is None:
-            return step
+            return cast("Mapping[str, Any]", step)
     return None
 
 

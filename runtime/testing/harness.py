@@ -85,7 +85,7 @@ class Harness(EngineHooks):
             trace = self.traces[ident] = Trace(ident[0], ident[1], self.order)
         return trace
 
-    def record_result(self, ident: Ident, key: CacheKey, kind: str, value: str) -> None:
+    def record_result(self, ident: Ident, key: StepKey, kind: str, value: str) -> None:
         self.results.setdefault(ident, {})[key] = (kind, value)
         self.signal.notify()
 

@@ -21,6 +21,10 @@ BlobValue: TypeAlias = "str | bytes | memoryview | Blob"
 
 
 class Blob:
+    """Bytes with a content type, as the SDK's `workers.Blob`."""
+
+    _data: bytes
+
     def __init__(
         self,
         blob_parts: Iterable[BlobValue] | None = None,

@@ -279,7 +279,7 @@ def make_modules(compat_flags: types.ModuleType) -> dict[str, types.ModuleType]:
         # Web classes the SDK names at import time (Headers, Response, Blob, ...)
         return _New(lambda *a, **k: JsObject(js_type=name), name)
 
-    js.__getattr__ = js_getattr  # type: ignore[attr-defined]
+    setattr(js, "__getattr__", js_getattr)  # noqa: B010 - a module-level __getattr__
 
     pyodide = types.ModuleType("pyodide")
     pyodide.__version__ = "0.28.2"  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ import json
 import string
 import textwrap
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -223,7 +223,7 @@ class App:
             "client": ("127.0.0.1", 50000),
             "server": ("127.0.0.1", 8787),
         }
-        sent: list[dict[str, Any]] = []
+        sent: list[MutableMapping[str, Any]] = []
 
         async def receive() -> dict[str, Any]:
             if chunks:
@@ -232,7 +232,7 @@ class App:
             await asyncio.sleep(3600)
             return {"type": "http.disconnect"}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             sent.append(message)
 
         async with asyncio.timeout(30):

@@ -12,6 +12,8 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from functools import partial
+from operator import contains
 from typing import Any
 
 import pytest
@@ -124,7 +126,7 @@ async def test_parked_sleeper_is_loaded_early_but_runs_on_time(project, runtime_
     engine = runtime.engine
     instance = await runtime.env.SLEEPER.create({"params": {"ms": 500}})
     pk = await pk_of(runtime, "sleeper", instance.id)
-    await until(lambda: pk in engine._parked)
+    await until(partial(contains, engine._parked, pk))
     deadline = await sleep_deadline(runtime, pk)
     assert deadline == START_MS + 500
     clock.move_to(deadline - LEAD - 1)
@@ -179,7 +181,7 @@ async def test_pause_in_the_early_wake_window_holds_the_instance(project, runtim
     engine = runtime.engine
     instance = await runtime.env.SLEEPER.create({"params": {"ms": 400}})
     pk = await pk_of(runtime, "sleeper", instance.id)
-    await until(lambda: pk in engine._parked)
+    await until(partial(contains, engine._parked, pk))
     deadline = await sleep_deadline(runtime, pk)
     clock.move_to(deadline - LEAD)
     await until(lambda: waits_in_memory(engine, pk))
@@ -237,10 +239,10 @@ async def test_pause_and_terminate_while_a_parked_instance_is_being_loaded(
         gate = await gate_replay_reads(runtime, monkeypatch, after_read=True)
         instance = await runtime.env.SLEEPER.create({"params": {"ms": 300}})
         pk = outcomes[instance.id] = await pk_of(runtime, "sleeper", instance.id)
-        await until(lambda pk=pk: pk in engine._parked)
+        await until(partial(contains, engine._parked, pk))
         deadline = await sleep_deadline(runtime, pk)
         clock.move_to(deadline - LEAD)
-        await until(lambda pk=pk: pk in engine._waking, timeout=2)
+        await until(partial(contains, engine._waking, pk), timeout=2)
         await getattr(engine, request)("sleeper", instance.id)
         gate.set()
         clock.move_to(deadline + 100)  # past the deadline
@@ -268,9 +270,9 @@ async def test_event_sent_while_a_parked_waiter_is_being_loaded_is_delivered(
     pk = await pk_of(runtime, "waiter", instance.id)
     await until(lambda: waits_in_memory(engine, pk))
     clock.move_to(START_MS + 100)
-    await until(lambda: pk in engine._parked)
+    await until(partial(contains, engine._parked, pk))
     clock.move_to(START_MS + 400 - LEAD)
-    await until(lambda: pk in engine._waking, timeout=2)
+    await until(partial(contains, engine._waking, pk), timeout=2)
     await engine.send_event("waiter", instance.id, "go", "delivered")
     gate.set()
     row = await engine.wait_for("waiter", instance.id, WAIT, timeout=5)
@@ -300,7 +302,7 @@ async def test_delete_all_leaves_other_workflows_timers_alone(project, runtime_f
     sleeper = await runtime.env.SLEEPER.create({"params": {"ms": 400}})
     pk = await pk_of(runtime, "sleeper", sleeper.id)
     waiters = await runtime.env.WAITER.create_batch([{"params": {"timeout": "1 hour"}}] * 3)
-    await until(lambda: pk in engine._parked)
+    await until(partial(contains, engine._parked, pk))
     await engine.delete_all("waiter")
     deadline = await sleep_deadline(runtime, pk)
     clock.move_to(deadline)

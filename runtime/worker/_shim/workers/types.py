@@ -7,9 +7,9 @@ here; pass a dict or a list of pairs where headers are expected.
 from http import HTTPMethod
 from typing import Any, TypeAlias, TypedDict
 
-JSBody: TypeAlias = "js.Blob | JsBuffer | js.FormData | js.ReadableStream | js.URLSearchParams"  # noqa: F821 - production's strings, never evaluated
-Body: TypeAlias = "str | FormData | JSBody"  # noqa: F821 - production's strings, never evaluated
-Headers: TypeAlias = "dict[str, str] | list[tuple[str, str]] | js.Headers"  # noqa: F821 - production's strings, never evaluated
+JSBody: TypeAlias = "js.Blob | JsBuffer | js.FormData | js.ReadableStream | js.URLSearchParams"  # type: ignore[name-defined]  # noqa: F821 - production's strings, never evaluated
+Body: TypeAlias = "str | FormData | JSBody"  # type: ignore[name-defined]  # noqa: F821 - production's strings, never evaluated
+Headers: TypeAlias = "dict[str, str] | list[tuple[str, str]] | js.Headers"  # type: ignore[name-defined]  # noqa: F821 - production's strings, never evaluated
 
 
 class RequestInitCfProperties(TypedDict, total=False):
