@@ -135,9 +135,10 @@ class Response:
     @staticmethod
     def json(data: _Any, init: _Any = None) -> _Response:
         options = dict(init or {})
-        return _Response.json(
+        response: _Response = _Response.json(
             data, status=options.get("status", 200), headers=options.get("headers")
         )
+        return response
 
 
 class _URLValue:
