@@ -85,6 +85,10 @@ class Service:
         # can start meanwhile, so a write changes the store directly (visible to every read
         # at once) instead of recording an intent.
         self.exclusive = False
+        # Set by `durable dev` when the Worker's code does not load: nothing runs until a fix
+        # is saved. Instances that wait for it carry it (`load_error`, an extra field of the
+        # REST InstanceDetails) so that `trigger --wait` can say why it waits.
+        self.load_error: str | None = None
 
     @property
     def offline(self) -> bool:
@@ -342,6 +346,8 @@ class Service:
             "error": decode_for_api(row.error),
             "output": decode_for_api(row.output) if row.output is not None else None,
         }
+        if self.load_error is not None and not row.finished and row.status != "paused":
+            details["load_error"] = self.load_error
         steps = await self.store.steps_of(row.pk)
         if simple:
             details["step_count"] = len(steps)

@@ -260,6 +260,7 @@ class Worker:
             # unfinished; the engine resumed them in open_runtime.
             resumed = len(await store.unfinished_instances()) if code is not None else 0
             service = Service(config, runtime.store, runtime.engine)
+            service.load_error = load_error
         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, which decides
             await _close(runtime, store, lock)
             await self.send("start_failed", error=str(exc) or type(exc).__name__)
