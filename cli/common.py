@@ -486,6 +486,8 @@ def open_client(ctx: typer.Context, *, embedded: bool = False) -> "Iterator[Mana
         yield client
     finally:
         client.close()
+        for problem in client.intent_problems:
+            warn(f"A change recorded earlier could not be applied: {problem}")
 
 
 def project_config(ctx: typer.Context) -> "ProjectConfig | None":

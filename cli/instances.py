@@ -1,8 +1,10 @@
 """`durable workflows instances …` (also `durable instances …`): one workflow's instances.
 
 Every command takes an instance id or `latest` (the most recently created instance). Against a
-running `durable dev` or Cloudflare, writes act at once; with no server, they are recorded and
-`durable dev` applies them when it starts, which the command says.
+running `durable dev` or Cloudflare, writes act at once. With no server they change the store at
+once too (nothing runs until `durable dev` starts, which the command says when it matters),
+unless another process's `trigger --wait` holds the store: then they are recorded and applied
+later, which the command says.
 """
 
 # No `from __future__ import annotations` here: typer reads every command's annotations, and
@@ -21,6 +23,7 @@ from .common import (
     UsageError,
     WorkflowArg,
     console,
+    note,
     open_client,
     parse_json_arg,
     print_json,
@@ -28,6 +31,9 @@ from .common import (
     say,
     warn,
 )
+
+# What an offline write that something must run for adds (nothing runs until durable dev).
+RUNS_LATER = "No durable dev is running: the instance runs when durable dev starts."
 
 app = typer.Typer(help="Manage Workflow instances.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -164,7 +170,7 @@ def send_event(
     with open_client(ctx) as client:
         resolved = client.resolve_id(name, instance_id)
         client.send_event(name, resolved, event_type, value)
-    if client.offline:
+    if client.last_write_recorded:
         recorded("send-event", f'instance "{resolved}" of workflow "{name}"')
         return
     shown = f" and payload {_compact(value)}" if value not in ({}, [], None, "") else ""
@@ -172,6 +178,11 @@ def send_event(
         f'📤 The event with type "{event_type}"{shown} was sent to the instance '
         f'"{resolved}" from {name}'
     )
+    if client.offline:
+        note(
+            "No durable dev is running: the event waits, buffered, and the instance receives it "
+            "when it runs."
+        )
 
 
 def _compact(value: Any) -> str:
@@ -190,16 +201,18 @@ def _change(
     with open_client(ctx) as client:
         resolved = client.resolve_id(name, instance_id)
         result = client.change_status(name, resolved, action, from_step)
-    if client.offline:
+    if client.last_write_recorded:
         recorded(action, f'instance "{resolved}" of workflow "{name}"')
-    return resolved, result, client.offline
+    elif client.offline and action in ("resume", "restart") and result.get("status") == "queued":
+        note(RUNS_LATER)
+    return resolved, result, client.last_write_recorded
 
 
 @app.command()
 def pause(ctx: typer.Context, name: WorkflowArg, instance_id: InstanceArg) -> None:
     """Pause an instance at its next step boundary."""
-    resolved, result, offline = _change(ctx, name, instance_id, "pause")
-    if offline:
+    resolved, result, recorded_only = _change(ctx, name, instance_id, "pause")
+    if recorded_only:
         return
     if result.get("status") == "waitingForPause":
         say(f'⏱️ The instance "{resolved}" from {name} pauses when its running step ends')
@@ -210,16 +223,16 @@ def pause(ctx: typer.Context, name: WorkflowArg, instance_id: InstanceArg) -> No
 @app.command()
 def resume(ctx: typer.Context, name: WorkflowArg, instance_id: InstanceArg) -> None:
     """Resume a paused instance."""
-    resolved, _, offline = _change(ctx, name, instance_id, "resume")
-    if not offline:
+    resolved, _, recorded_only = _change(ctx, name, instance_id, "resume")
+    if not recorded_only:
         say(f'🔄 The instance "{resolved}" from {name} was resumed successfully')
 
 
 @app.command()
 def terminate(ctx: typer.Context, name: WorkflowArg, instance_id: InstanceArg) -> None:
     """Terminate an instance (a finished instance cannot be terminated)."""
-    resolved, _, offline = _change(ctx, name, instance_id, "terminate")
-    if not offline:
+    resolved, _, recorded_only = _change(ctx, name, instance_id, "terminate")
+    if not recorded_only:
         say(f'🥷 The instance "{resolved}" from {name} was terminated successfully')
 
 
@@ -265,8 +278,8 @@ def restart(
             from_step["count"] = from_step_count
         if from_step_type is not None:
             from_step["type"] = from_step_type.value
-    resolved, _, offline = _change(ctx, name, instance_id, "restart", from_step)
-    if not offline:
+    resolved, _, recorded_only = _change(ctx, name, instance_id, "restart", from_step)
+    if not recorded_only:
         where = f' from step "{from_step_name}"' if from_step_name else ""
         say(f'🥷 The instance "{resolved}" from {name} was restarted successfully{where}')
 
@@ -294,7 +307,7 @@ def delete(
     errors = result.get("errors") or []
     if deleted:
         listed = ", ".join(f'"{i}"' for i in deleted)
-        if client.offline:
+        if client.last_write_recorded:
             recorded(
                 "delete", f'instance{"s" if len(deleted) > 1 else ""} {listed} of workflow "{name}"'
             )

@@ -28,6 +28,14 @@ def describe(details: Mapping[str, Any], now: datetime) -> tuple[tuple[Any, ...]
 
     status = details.get("status")
     label = render.status_label(status)
+    load_error = details.get("load_error")
+    if load_error:
+        # durable dev runs nothing while the code does not load; a fix saved makes it run.
+        first = str(load_error).strip().splitlines()[0] if str(load_error).strip() else ""
+        return (status, "load_error", first), (
+            f"{label}: the Worker's code does not load, so nothing runs until a fix is saved: "
+            f"{first}"
+        )
     if status == "waiting":
         wait = pending_wait(details)
         if wait is not None:

@@ -102,7 +102,7 @@ def delete(
                 )
             typer.confirm(question, abort=True)
         client.delete_workflow(name)
-    if client.offline:
+    if client.last_write_recorded:
         recorded("delete", f'every instance of workflow "{name}"')
     elif client.kind == "remote":
         say(f'✅ Workflow "{name}" removed successfully.')

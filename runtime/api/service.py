@@ -2,8 +2,11 @@
 
 The HTTP server (both API shapes), the CLI when no server runs, and the dashboard all go through
 this layer. With an engine, writes act at once. Without one (the CLI and no `durable dev`), reads
-come straight from the store and writes are recorded as *intents*, which the engine applies
-when `durable dev` next starts: `Service.offline` tells the caller which happened.
+come straight from the store, and so do writes while the caller holds the store's engine lock
+(`exclusive`): nothing runs then, so each write leaves the store as the engine would
+(`engine/lifecycle.py` holds the rules both use). Without the lock (another process's
+`trigger --wait` holds it) writes are recorded as *intents*, applied by the next holder of the
+lock before anything else: `durable dev` when it starts, or the next offline write.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from durable.runtime.config import ProjectConfig
+from durable.runtime.engine import lifecycle
 from durable.runtime.engine.clock import wall_ms
 from durable.runtime.engine.serialization import decode_for_api, encode_input
 from durable.runtime.engine.store import InstanceRow, StepRow, StoreQueries
@@ -78,14 +82,23 @@ class Service:
         self.store = store
         self.engine = engine
         # Set (offline only) while the caller holds the store's engine lock: no engine runs or
-        # can start meanwhile, so a create may write its instance row directly (visible to
-        # every read at once) instead of recording an intent.
+        # can start meanwhile, so a write changes the store directly (visible to every read
+        # at once) instead of recording an intent.
         self.exclusive = False
+        # Set by `durable dev` when the Worker's code does not load: nothing runs until a fix
+        # is saved. Instances that wait for it carry it (`load_error`, an extra field of the
+        # REST InstanceDetails) so that `trigger --wait` can say why it waits.
+        self.load_error: str | None = None
 
     @property
     def offline(self) -> bool:
-        """True when writes are recorded as intents for the next `durable dev`."""
+        """True when no engine runs here."""
         return self.engine is None
+
+    @property
+    def records(self) -> bool:
+        """True when writes are recorded as intents for the next `durable dev`."""
+        return self.engine is None and not self.exclusive
 
     def now_ms(self) -> int:
         """The engine's time (virtual under `durable.testing`); the wall clock offline."""
@@ -147,6 +160,8 @@ class Service:
         self._workflow(name)
         if self.engine is not None:
             await self.engine.delete_all(name)
+        elif self.exclusive:
+            await self.store.delete_workflow_instances(name)
         else:
             await self.store.add_intent(name, None, "delete_all", None)
         return {"status": "ok", "success": True}
@@ -331,6 +346,8 @@ class Service:
             "error": decode_for_api(row.error),
             "output": decode_for_api(row.output) if row.output is not None else None,
         }
+        if self.load_error is not None and not row.finished and row.status != "paused":
+            details["load_error"] = self.load_error
         steps = await self.store.steps_of(row.pk)
         if simple:
             details["step_count"] = len(steps)
@@ -370,6 +387,10 @@ class Service:
             )
         if from_step is not None and action != "restart":
             raise ValidationError('"from" is only valid when restarting.')
+        if self.engine is None and self.exclusive:
+            row = await self._row(workflow, instance_id)
+            await self._change_stored(row, action, from_step)
+            return {"status": row.status, "timestamp": iso(self.now_ms())}
         if self.engine is None:
             found = await self._offline_row(workflow, instance_id)
             if found is not None and action == "terminate" and found.finished:
@@ -393,14 +414,40 @@ class Service:
         current = await engine.get_row(workflow, row.id)
         return {"status": current.status, "timestamp": iso(self.now_ms())}
 
+    async def _change_stored(
+        self, row: InstanceRow, action: str, from_step: dict[str, Any] | None
+    ) -> None:
+        """A status change with no engine, under the lock: the engine's rules, at once."""
+        store, now = self.store, self.now_ms()
+        if action == "restart":
+            from_seq = await lifecycle.restart_from(store, row, from_step)
+            lifecycle.restart(store, row, from_seq, keep_events=from_step is not None, now_ms=now)
+        else:
+            lifecycle.settle_stopped(store, row, now)
+            if action == "pause":
+                if lifecycle.pause_needed(row):
+                    lifecycle.pause(store, row, now)
+            elif action == "resume":
+                lifecycle.resume(store, row, now)
+            else:
+                lifecycle.terminate(store, row, now)
+        await store.flush()
+
     async def send_event(
         self, workflow: str, instance_id: str, event_type: str, payload: Any
     ) -> None:
         validate_event_type(event_type)
-        encode_input(payload, what="The event payload")
+        encoded = encode_input(payload, what="The event payload")
         if self.engine is not None:
             row = await self._row(workflow, instance_id)
             await self.engine.send_event(workflow, row.id, event_type, payload)
+            return
+        if self.exclusive:
+            # Buffered for the instance, as the engine buffers it: delivered when it runs.
+            row = await self._row(workflow, instance_id)
+            seq = await self.store.max_event_seq() + 1
+            lifecycle.event(self.store, row, seq, event_type, encoded, self.now_ms())
+            await self.store.flush()
             return
         found = await self._offline_row(workflow, instance_id)
         target = found.id if found is not None else instance_id
@@ -428,6 +475,8 @@ class Service:
                 row = await self._row(workflow, instance_id)
                 if self.engine is not None:
                     await self.engine.delete(workflow, row.id)
+                elif self.exclusive:
+                    await self.store.delete_instance(row.pk)
                 else:
                     await self.store.add_intent(workflow, row.id, "delete", None)
                 deleted.append({"id": row.id})
@@ -438,7 +487,8 @@ class Service:
     # -- intents --
 
     async def apply_intents(self) -> list[str]:
-        """Carry out the writes recorded while no server ran; returns a line per failure."""
+        """Carry out the writes recorded while another engine held the store, in order;
+        returns a line per failure. With an engine, or with none under the lock."""
         problems: list[str] = []
         intents = await self.store.intents()
         for intent in intents:
@@ -453,17 +503,27 @@ class Service:
         return problems
 
     async def _apply(self, workflow: str, instance_id: str | None, action: str, body: Any) -> None:
-        assert self.engine is not None
-        if action == "create":
-            await self.engine.create(workflow, instance_id, (body or {}).get("params"))
+        assert not self.records, "intents are applied by an engine or under the engine lock"
+        params = (body or {}).get("params")
+        if action == "create" and self.engine is not None:
+            await self.engine.create(workflow, instance_id, params)
+        elif action == "create":
+            assert instance_id is not None
+            if await self.store.get_instance(workflow, instance_id) is not None:
+                raise instance_exists(workflow, instance_id)
+            await self._queue_instance(workflow, instance_id, params)
         elif action == "event":
             assert instance_id is not None
-            await self.engine.send_event(workflow, instance_id, body["type"], body.get("payload"))
+            await self.send_event(workflow, instance_id, body["type"], body.get("payload"))
         elif action == "delete":
             assert instance_id is not None
-            await self.engine.delete(workflow, instance_id)
+            row = await self._row(workflow, instance_id)
+            if self.engine is not None:
+                await self.engine.delete(workflow, row.id)
+            else:
+                await self.store.delete_instance(row.pk)
         elif action == "delete_all":
-            await self.engine.delete_all(workflow)
+            await self.delete_workflow(workflow)
         else:
             assert instance_id is not None
             await self.change_status(workflow, instance_id, action, (body or {}).get("from"))

@@ -155,13 +155,16 @@ class ManagementClient(ABC):
     #: Seconds between two polls of `wait()`.
     poll_interval: float = 0.2
     #: True when the last write was only recorded, as an intent for the next `durable dev`,
-    #: rather than applied to the store (offline: writes other than a create, or a create
-    #: while another process's `trigger --wait` holds the store).
+    #: rather than applied to the store (offline, while another process's `trigger --wait`
+    #: holds the store).
     last_write_recorded: bool = False
+    #: Offline: intents recorded earlier that could not be applied before this client's write
+    #: (one line each, as `durable dev` prints them when it starts).
+    intent_problems: tuple[str, ...] = ()
 
     @property
     def offline(self) -> bool:
-        """True when writes are recorded as intents that `durable dev` applies when it starts."""
+        """True when no engine runs behind this client: nothing runs until `durable dev`."""
         return False
 
     # -- workflows --

@@ -1,8 +1,10 @@
 """`ServiceClient`: the management client when no server runs, `runtime/service.py` in-process.
 
 *offline* (the default): no engine. The service runs over an `OfflineStore` without an event
-loop: reads come straight from the store; a trigger writes a queued instance there (under the
-engine lock), other writes are recorded as intents for the next `durable dev`. This is the path
+loop: reads come straight from the store; a write takes the engine lock and changes the store
+as the engine would (a queued instance, a buffered event, a paused instance, ...), visible to
+every read at once; only while another process's `trigger --wait` holds the lock is a write
+recorded as an intent for the next holder (`durable dev`, or the next write here). This is the path
 of `durable workflows instances list` with nothing running, and it is kept free of asyncio and
 the engine because their imports would dominate the command's time.
 
@@ -179,30 +181,28 @@ class ServiceClient(ManagementClient):
         return result
 
     def delete_workflow(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._run(lambda s: s.delete_workflow(name))
+        result: dict[str, Any] = self._write(lambda s: s.delete_workflow(name))
         return result
 
     def create_instance(
         self, name: str, *, instance_id: str | None = None, params: Any = None
     ) -> dict[str, Any]:
-        def create(s: Service) -> Coroutine[Any, Any, Any]:
-            return s.create_instance(name, instance_id=instance_id, params=params)
+        result: dict[str, Any] = self._write(
+            lambda s: s.create_instance(name, instance_id=instance_id, params=params)
+        )
+        return result
 
-        if self.embedded:
-            result: dict[str, Any] = self._run(create)
-            return result
-        return self._create_offline(create)
+    def _write(self, write: Callable[[Service], Coroutine[Any, Any, Any]]) -> Any:
+        """A write: to the embedded engine, or with no server to the store, visible at once.
 
-    def _create_offline(
-        self, create: Callable[[Service], Coroutine[Any, Any, Any]]
-    ) -> dict[str, Any]:
-        """Create with no server: a queued instance in the store, visible at once.
-
-        That needs the engine lock (no engine may allocate instance keys meanwhile). A durable
-        dev holding it means one started since this command looked: say so. A `trigger --wait`
-        holding it (an embedded engine, maybe for minutes) leaves the create recorded as an
-        intent, for the next durable dev, as before.
+        Offline that needs the engine lock: nothing runs meanwhile, so the write leaves the
+        store as the engine would, after the intents recorded earlier (they come first). A
+        durable dev holding the lock means one started since this command looked: say so. A
+        `trigger --wait` holding it (an embedded engine, maybe for minutes) leaves the write
+        recorded as an intent, for whoever holds the lock next.
         """
+        if self.embedded:
+            return self._run(write)
         from durable.runtime.dev.discovery import acquire_engine_lock, find_server
 
         lock = acquire_engine_lock(self.persist_dir, timeout=0)
@@ -213,13 +213,13 @@ class ServiceClient(ManagementClient):
                     "the command again to send it there."
                 )
             self.last_write_recorded = True
-            result: dict[str, Any] = self._run(create)
-            return result
+            return self._run(write)
         try:
             service = self._offline_service()
             service.exclusive = True
             try:
-                result = run_now(create(service))
+                self.intent_problems += tuple(run_now(service.apply_intents()))
+                result = run_now(write(service))
             finally:
                 service.exclusive = False
         finally:
@@ -251,16 +251,16 @@ class ServiceClient(ManagementClient):
     def change_status(
         self, name: str, instance_id: str, action: str, from_step: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        result: dict[str, Any] = self._run(
+        result: dict[str, Any] = self._write(
             lambda s: s.change_status(name, instance_id, action, from_step)
         )
         return result
 
     def send_event(self, name: str, instance_id: str, event_type: str, payload: Any) -> None:
-        self._run(lambda s: s.send_event(name, instance_id, event_type, payload))
+        self._write(lambda s: s.send_event(name, instance_id, event_type, payload))
 
     def delete_instances(self, name: str, ids: list[str]) -> dict[str, Any]:
-        result: dict[str, Any] = self._run(lambda s: s.delete_instances(name, ids))
+        result: dict[str, Any] = self._write(lambda s: s.delete_instances(name, ids))
         return result
 
     def wait(

@@ -6,7 +6,7 @@ test harness) builds its runtime here, so they cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,17 +68,25 @@ async def open_runtime(
     code: LoadedCode | None = None,
     engine_factory: Callable[..., Engine] = Engine,
     clock: Clock | None = None,
+    before_start: Callable[[Store], Awaitable[None]] | None = None,
 ) -> Runtime:
     """Load the user's code (unless given), open the store and start the engine.
 
     The engine reads time from `clock`: the wall clock unless told otherwise (the test harness
     gives its virtual clock). `engine_factory` builds the engine from
     `(store, definitions, limits=..., clock=...)`; the test harness passes its Engine subclass
-    (its hooks: trace and step mocks) here.
+    (its hooks: trace and step mocks) here. `before_start` gets the store before the engine
+    reads it (`durable dev` applies recorded writes there, before anything resumes).
     """
     if code is None and load_user_code:
         code = load_code(config)
     store = await Store.open(store_path(persist_dir or persist_dir_for(config)))
+    if before_start is not None:
+        try:
+            await before_start(store)
+        except BaseException:
+            await store.close()
+            raise
     engine = engine_factory(
         store,
         definitions_for(config, code),

@@ -233,6 +233,16 @@ class Worker:
         store: Store | None = None
         try:
             limits = Limits(max_concurrency=options.max_concurrency or 1000)
+            problems: list[str] = []
+
+            async def apply_recorded(opened: Store) -> None:
+                # Writes recorded while another engine held the store, applied under the lock
+                # before the engine resumes anything (an offline pause stops the instance
+                # before it runs another step), with the rules an offline write follows.
+                offline = Service(config, opened, None)
+                offline.exclusive = True
+                problems.extend(await offline.apply_intents())
+
             # Degraded (the code did not load): an engine with no workflow classes. It runs
             # nothing, but every write takes effect in the store at once, so an acknowledged
             # trigger is an instance (queued) that list, describe and the dashboard show, and
@@ -243,13 +253,14 @@ class Worker:
                 limits=limits,
                 code=code,
                 load_user_code=code is not None,
+                before_start=apply_recorded,
             )
             store = runtime.store
             # Counted before anything else awaits, while resumed instances are still
             # unfinished; the engine resumed them in open_runtime.
             resumed = len(await store.unfinished_instances()) if code is not None else 0
             service = Service(config, runtime.store, runtime.engine)
-            problems = await service.apply_intents()
+            service.load_error = load_error
         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, which decides
             await _close(runtime, store, lock)
             await self.send("start_failed", error=str(exc) or type(exc).__name__)

@@ -20,9 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from durable.runtime.errors import (
-    ConflictError,
     InstanceNotFoundError,
-    ValidationError,
     WorkflowFatalError,
     WorkflowNotFoundError,
 )
@@ -31,10 +29,11 @@ from durable.runtime.rules import (
     instance_exists,
     validate_event_type,
 )
-from durable.runtime.states import CancelReason, StepType
+from durable.runtime.states import CancelReason
 from durable.runtime.worker.entrypoints import ExecutionContext, NonRetryableError
 from durable.runtime.worker.jsdict import JsDict
 
+from . import lifecycle
 from .clock import Clock, WallClock, sleep_until
 from .execution import Execution, Park, error_dict
 from .hooks import WAIT_KINDS, EngineHooks, StepKey
@@ -146,8 +145,7 @@ class Engine:
                 )
                 continue
             if row.status == "waitingForPause":
-                row.status, row.paused_ms = "paused", self.now_ms()
-                self.store.put_instance(row)
+                lifecycle.settle_stopped(self.store, row, self.now_ms())
             elif (
                 row.status == "waiting"
                 and (row.wake_ms or 0) > horizon
@@ -288,6 +286,9 @@ class Engine:
     def _set_status(self, row: InstanceRow, status: str) -> None:
         row.status, row.modified_ms = status, self.now_ms()
         self.store.put_instance(row)
+        self._status_changed(row)
+
+    def _status_changed(self, row: InstanceRow) -> None:
         if self.hooks is not None:
             self.hooks.status_changed(row)
 
@@ -597,17 +598,13 @@ class Engine:
 
     async def pause(self, workflow: str, instance_id: str) -> None:
         row = await self.get_row(workflow, instance_id)
-        if row.finished:
-            raise ConflictError(
-                f'Cannot pause instance "{instance_id}": it is already {row.status}.'
-            )
-        if row.status in ("paused", "waitingForPause"):
+        if not lifecycle.pause_needed(row):
             return
         inst = self.loaded.get(row.pk)
         if inst is None:
             self._unpark(row.pk)
-            row.paused_ms = self.now_ms()
-            self._set_status(row, "paused")
+            lifecycle.pause(self.store, row, self.now_ms())
+            self._status_changed(row)
             await self.store.flush()
             return
         inst.pause_requested = True
@@ -629,20 +626,14 @@ class Engine:
             inst.pause_requested = False
             self._set_status(row, "running")
             return
-        if row.status != "paused":
+        if not lifecycle.resume(self.store, row, self.now_ms()):
             return
-        if row.paused_ms is not None:
-            self.store.shift_deadlines(row.pk, self.now_ms() - row.paused_ms)
-        row.paused_ms = None
-        self._set_status(row, "queued")
+        self._status_changed(row)
         self._launch(LoadedInstance(row, self.definition(workflow)), fresh=False)
 
     async def terminate(self, workflow: str, instance_id: str) -> None:
         row = await self.get_row(workflow, instance_id)
-        if row.finished:
-            raise ConflictError(
-                f'Cannot terminate instance "{instance_id}": it is already {row.status}.'
-            )
+        lifecycle.refuse_if_finished(row, "terminate")
         inst = self.loaded.get(row.pk)
         if inst is not None and inst.task is not None and not inst.task.done():
             inst.cancel_reason = CancelReason.TERMINATE
@@ -653,9 +644,8 @@ class Engine:
             await self._settle(inst)
             return
         self._unpark(row.pk)
-        row.ended_ms = self.now_ms()
-        row.wake_ms = row.waiting_for = None
-        self._set_status(row, "terminated")
+        lifecycle.terminate(self.store, row, self.now_ms())
+        self._status_changed(row)
         await self.store.flush()
 
     async def restart(
@@ -663,36 +653,15 @@ class Engine:
     ) -> None:
         """Run again from the start, or from a named step keeping the steps before it."""
         row = await self.get_row(workflow, instance_id)
-        from_seq = 0
-        if from_step is not None:
-            from_seq = await self._find_step_seq(row.pk, from_step)
+        from_seq = await lifecycle.restart_from(self.store, row, from_step)
         await self._stop_loaded(row.pk, CancelReason.RESTART)
         self._unpark(row.pk)
-        self.store.delete_steps(row.pk, from_seq)
-        if from_step is None:
-            self.store.delete_events(row.pk)
-        row.output = row.error = None
-        row.started_ms = row.ended_ms = row.paused_ms = row.wake_ms = None
-        row.waiting_for = None
-        self._set_status(row, "queued")
+        lifecycle.restart(
+            self.store, row, from_seq, keep_events=from_step is not None, now_ms=self.now_ms()
+        )
+        self._status_changed(row)
         await self.store.flush()
         self._launch(LoadedInstance(row, self.definition(workflow)), fresh=from_step is None)
-
-    async def _find_step_seq(self, pk: int, from_step: dict[str, Any]) -> int:
-        name = from_step.get("name")
-        given = from_step.get("type") or StepType.DO
-        kind = StepType(given).kind if given in tuple(StepType) else None
-        count = from_step.get("count") or 1
-        if not isinstance(name, str) or not name or kind is None:
-            raise ValidationError(
-                'Restart "from" needs a step name and a type of do, sleep or waitForEvent.'
-            )
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValidationError('Restart "from.count" must be a positive integer.')
-        for step in await self.store.steps_of(pk):
-            if step.kind == kind and step.name == name and step.count == count:
-                return step.seq
-        raise ValidationError(f'Step "{name}" not found in execution history (count {count}).')
 
     async def delete(self, workflow: str, instance_id: str) -> None:
         row = await self.get_row(workflow, instance_id)
@@ -744,8 +713,10 @@ class Engine:
         encoded = encode_input(payload, what="The event payload")
         row = await self.get_row(workflow, instance_id)
         self._next_event_seq += 1
-        event = EventRow(self._next_event_seq, row.pk, event_type, encoded, self.now_ms())
-        await self.store.save_event(event)
+        event = lifecycle.event(
+            self.store, row, self._next_event_seq, event_type, encoded, self.now_ms()
+        )
+        await self.store.flush()
         inst = self.loaded.get(row.pk)
         if inst is not None:
             if inst.execution is not None:

@@ -259,3 +259,61 @@ def test_writes_to_a_durable_dev_whose_code_does_not_load_are_kept_and_visible(
     wait_until(lambda: details("c1")["status"] == "complete", what="the queued instance to run")
     assert details("c1")["output"] == {"approved": {}}
     assert details("gone")["status"] == "terminated"
+
+
+def test_offline_writes_show_at_once_and_durable_dev_continues_from_them(
+    run, cli_project, dev_server
+):
+    """Offline writes change the store at once; `durable dev` then continues from that state.
+    Writes recorded while another engine held the store are applied before anything resumes,
+    so a recorded pause stops a queued instance before it runs a step."""
+    from durable.runtime.dev.discovery import acquire_engine_lock
+
+    persist = cli_project / ".durable"
+
+    def details(instance_id: str) -> dict[str, Any]:
+        result = run("instances", "describe", "my-workflow", instance_id, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    def ok(*args: str) -> Any:
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        return result
+
+    ok("workflows", "trigger", "my-workflow", '{"wait": true}', "--id", "w", "--wait")
+    ok("instances", "send-event", "my-workflow", "w", "--type", "approved", "--payload", "5")
+    ok("workflows", "trigger", "my-workflow", '{"a": 1}', "--id", "t")
+    ok("instances", "terminate", "my-workflow", "t")
+    ok("workflows", "trigger", "my-workflow", '{"a": 2}', "--id", "q")
+    ok("instances", "pause", "my-workflow", "q")
+    ok("workflows", "trigger", "my-workflow", '{"a": 3}', "--id", "p")
+    assert [details(i)["status"] for i in ("w", "t", "q", "p")] == [
+        "waiting",
+        "terminated",
+        "paused",
+        "queued",
+    ]
+    busy = acquire_engine_lock(persist, timeout=0)  # as another `trigger --wait` would
+    assert busy is not None
+    try:
+        for n in range(30):  # recorded writes ahead of the pause, applied in order
+            ok("instances", "send-event", "my-workflow", "q", "--type", f"noise{n}")
+        paused = ok("instances", "pause", "my-workflow", "p")
+        assert 'recorded "pause" for instance "p"' in paused.stdout
+    finally:
+        busy.release()
+
+    dev_server()
+    wait_until(lambda: find_server(persist), what="the discovery file")
+    wait_until(lambda: details("w")["status"] == "complete", what="the buffered event")
+    assert details("w")["output"] == {"approved": 5}
+    p = details("p")
+    assert (p["status"], p["steps"]) == ("paused", [])  # no step ran before the pause
+    assert details("q")["status"] == "paused"
+    t = details("t")
+    assert t["status"] == "terminated"
+    assert t["steps"] == [{"type": "termination", "trigger": {"source": "api"}}]
+    ok("instances", "resume", "my-workflow", "p")
+    wait_until(lambda: details("p")["status"] == "complete", what="the resumed instance")
+    assert details("p")["output"] == {"total": 3}

@@ -1,6 +1,7 @@
 """`durable workflows instances …` (and its alias `durable instances …`) against a real store:
 instances are run to an end state with `trigger --wait`, then listed, described and managed
-with no server running (writes are recorded as intents)."""
+with no server running (writes change the store at once; recorded as intents only while another
+engine holds the store)."""
 
 from __future__ import annotations
 
@@ -231,10 +232,38 @@ def test_describe_errors(run, instances):
     )
 
 
-# --- writes with no server: recorded intents --------------------------------------------------------
+# --- writes with no server: applied to the store at once ------------------------------------------
 
 
-def test_send_event_is_recorded(run, instances):
+def describe_json(run, instance_id: str) -> dict:
+    result = run("instances", "describe", "my-workflow", instance_id, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def start_engine(root: Path, instance_id: str, statuses: tuple[str, ...]) -> dict:
+    """What `durable dev` does when it starts (apply intents, resume), then wait for a status."""
+    from durable.runtime.api.service import Service
+    from durable.runtime.config import load_config
+    from durable.runtime.dev.project import open_runtime
+
+    async def go() -> dict:
+        runtime = await open_runtime(
+            load_config(root / "wrangler.toml"), persist_dir=root / ".durable"
+        )
+        try:
+            service = Service(runtime.config, runtime.store, runtime.engine)
+            await runtime.engine.wait_for("my-workflow", instance_id, statuses, timeout=10)
+            return await service.get_instance("my-workflow", instance_id)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(go())
+
+
+def test_send_event_offline_is_buffered_at_once_and_delivered_when_the_engine_starts(
+    run, instances
+):
     result = run(
         "instances",
         "send-event",
@@ -247,16 +276,102 @@ def test_send_event_is_recorded(run, instances):
     )
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        '📥 No durable dev is running: recorded "send-event" for instance "waiting" of workflow '
-        '"my-workflow"; durable dev applies it when it starts.\n'
+        '📤 The event with type "approved" and payload {"by":"ann"} was sent to the instance '
+        '"waiting" from my-workflow\n'
     )
-    assert recorded_intents(instances_root(run)) == [
-        ("waiting", "event", {"type": "approved", "payload": {"by": "ann"}})
+    assert "No durable dev is running: the event waits, buffered" in result.stderr
+    assert recorded_intents(Path.cwd()) == []
+    assert start_engine(Path.cwd(), "waiting", ("complete",))["output"] == {
+        "approved": {"by": "ann"}
+    }
+
+
+def test_pause_offline_shows_at_once_and_stays_paused(run, instances):
+    result = run("instances", "pause", "my-workflow", "waiting")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == '⏸️ The instance "waiting" from my-workflow was paused successfully\n'
+    assert recorded_intents(Path.cwd()) == []
+    assert describe_json(run, "waiting")["status"] == "paused"
+    listed = json.loads(
+        run("instances", "list", "my-workflow", "--status", "paused", "--json").stdout
+    )
+    assert [i["id"] for i in listed] == ["waiting"]
+    # An event sent meanwhile does not wake it: the engine leaves it paused.
+    assert (
+        run("instances", "send-event", "my-workflow", "waiting", "--type", "approved").exit_code
+        == 0
+    )
+    assert start_engine(Path.cwd(), "waiting", ("paused",))["status"] == "paused"
+    # Resumed offline, it is queued at once, and runs (with the buffered event) on the next start.
+    resumed = run("instances", "resume", "my-workflow", "waiting")
+    assert resumed.stdout == '🔄 The instance "waiting" from my-workflow was resumed successfully\n'
+    assert "the instance runs when durable dev starts" in resumed.stderr
+    assert describe_json(run, "waiting")["status"] == "queued"
+    assert start_engine(Path.cwd(), "waiting", ("complete",))["output"] == {"approved": {}}
+
+
+def test_terminate_offline_shows_at_once_and_never_runs(run, instances):
+    trigger = run("workflows", "trigger", "my-workflow", '{"a": 1}', "--id", "queued-one")
+    assert trigger.exit_code == 0, trigger.output
+    result = run("instances", "terminate", "my-workflow", "queued-one")
+    assert result.stdout == (
+        '🥷 The instance "queued-one" from my-workflow was terminated successfully\n'
+    )
+    details = describe_json(run, "queued-one")
+    assert details["status"] == "terminated" and details["end"] is not None
+    again = run("instances", "terminate", "my-workflow", "queued-one")
+    one_line_error(again, 'Cannot terminate instance "queued-one": it is already terminated')
+    one_line_error(
+        run("instances", "pause", "my-workflow", "queued-one"),
+        'Cannot pause instance "queued-one": it is already terminated',
+    )
+    after = start_engine(Path.cwd(), "queued-one", ("terminated",))
+    assert after["status"] == "terminated" and after["steps"] == [
+        {"type": "termination", "trigger": {"source": "api"}}
     ]
 
 
-def instances_root(run) -> Path:
-    return Path.cwd()
+def test_restart_offline_resets_to_queued_and_runs_again(run, instances):
+    result = run("instances", "restart", "my-workflow", "done")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == '🥷 The instance "done" from my-workflow was restarted successfully\n'
+    details = describe_json(run, "done")
+    assert (details["status"], details["output"], details["steps"]) == ("queued", None, [])
+    assert recorded_intents(Path.cwd()) == []
+    assert start_engine(Path.cwd(), "done", ("complete",))["output"] == {"total": 3}
+
+
+def test_writes_while_another_engine_holds_the_store_are_recorded(run, instances):
+    from durable.runtime.dev.discovery import acquire_engine_lock
+
+    busy = acquire_engine_lock(Path.cwd() / ".durable", timeout=0)  # another trigger --wait
+    assert busy is not None
+    try:
+        for action in ("pause", "resume", "terminate", "restart"):
+            result = run("workflows", "instances", action, "my-workflow", "latest")
+            assert result.exit_code == 0, result.output
+            assert result.stdout == (
+                f'📥 No durable dev is running: recorded "{action}" for instance "waiting" of '
+                'workflow "my-workflow"; durable dev applies it when it starts.\n'
+            )
+        event = run("instances", "send-event", "my-workflow", "waiting", "--type", "approved")
+        assert 'recorded "send-event"' in event.stdout
+    finally:
+        busy.release()
+    assert [a for _, a, _ in recorded_intents(Path.cwd())] == [
+        "pause",
+        "resume",
+        "terminate",
+        "restart",
+        "event",
+    ]
+    assert describe_json(run, "waiting")["status"] == "waiting"
+    # The next write that gets the store applies them first, in order, then its own.
+    result = run("instances", "pause", "my-workflow", "waiting")
+    assert result.exit_code == 0, result.output
+    assert recorded_intents(Path.cwd()) == []
+    details = describe_json(run, "waiting")
+    assert (details["status"], details["steps"]) == ("paused", [])
 
 
 def test_send_event_mistakes(run, instances):
@@ -276,34 +391,25 @@ def test_send_event_mistakes(run, instances):
     )
 
 
-@pytest.mark.parametrize("action", ["pause", "resume", "terminate", "restart"])
-def test_status_changes_are_recorded(run, instances, action):
-    result = run("workflows", "instances", action, "my-workflow", "latest")
-    assert result.exit_code == 0, result.output
-    assert result.stdout == (
-        f'📥 No durable dev is running: recorded "{action}" for instance "waiting" of workflow '
-        '"my-workflow"; durable dev applies it when it starts.\n'
-    )
-    assert recorded_intents(Path.cwd()) == [("waiting", action, {"from": None})]
-
-
 def test_restart_from_a_step(run, instances):
     result = run(
         "instances",
         "restart",
         "my-workflow",
-        "done",
+        "failed",
         "--from-step-name",
-        "add",
+        "explode",
         "--from-step-count",
         "1",
         "--from-step-type",
         "do",
     )
     assert result.exit_code == 0, result.output
-    assert recorded_intents(Path.cwd()) == [
-        ("done", "restart", {"from": {"name": "add", "count": 1, "type": "do"}})
-    ]
+    details = describe_json(run, "failed")
+    assert details["status"] == "queued"
+    assert [step["name"] for step in details["steps"]] == ["add-1"]  # kept; explode forgotten
+    missing = run("instances", "restart", "my-workflow", "failed", "--from-step-name", "nope")
+    one_line_error(missing, 'Step "nope" not found in execution history (count 1)')
 
 
 def test_restart_option_mistakes(run, instances):
@@ -356,20 +462,18 @@ def test_status_change_on_unknown_instance(run, instances):
 def test_delete_instances(run, instances):
     result = run("instances", "delete", "my-workflow", "done", "latest", "latest")
     assert result.exit_code == 0, result.output
-    assert (
-        'recorded "delete" for instances "done", "waiting" of workflow "my-workflow"'
-        in result.stdout
+    assert result.stdout == (
+        '🗑️  Deleted workflow instances from "my-workflow": "done", "waiting"\n'
     )
-    assert [(i, a) for i, a, _ in recorded_intents(Path.cwd())] == [
-        ("done", "delete"),
-        ("waiting", "delete"),
-    ]
+    assert recorded_intents(Path.cwd()) == []
+    listed = json.loads(run("instances", "list", "my-workflow", "--json").stdout)
+    assert sorted(i["id"] for i in listed) == ["big", "failed"]
 
     partly = run("instances", "delete", "my-workflow", "big", "ghost")
     one_line_error(
         partly, 'Failed to delete 1 workflow instance(s): ghost: Instance "ghost" not found'
     )
-    assert 'recorded "delete" for instance "big"' in partly.stdout
+    assert 'Deleted workflow instances from "my-workflow": "big"' in partly.stdout
 
     one_line_error(run("instances", "delete", "my-workflow"), "Missing argument", code=2)
     too_many = [f"i{n}" for n in range(101)]

@@ -329,10 +329,12 @@ def test_trigger_waits_for_a_second_engine_then_gives_up(run, cli_project, monke
 
 
 def test_delete_without_a_tty_does_not_ask(run, cli_project):
+    run("workflows", "trigger", "my-workflow", "--id", "gone")
     result = run("workflows", "delete", "my-workflow")
     assert result.exit_code == 0, result.output
-    assert 'recorded "delete" for every instance of workflow "my-workflow"' in result.stdout
-    assert intents(cli_project / ".durable") == [("my-workflow", None, "delete_all")]
+    assert result.stdout == '✅ Workflow "my-workflow" instances removed successfully.\n'
+    assert intents(cli_project / ".durable") == []
+    assert run("instances", "list", "my-workflow", "--json").stdout.strip() == "[]"
 
 
 def test_delete_asks_on_a_tty(run, cli_project, monkeypatch):
@@ -346,7 +348,8 @@ def test_delete_asks_on_a_tty(run, cli_project, monkeypatch):
 
     accepted = run("workflows", "delete", "my-workflow", input="y\n")
     assert accepted.exit_code == 0, accepted.output
-    assert intents(cli_project / ".durable") == [("my-workflow", None, "delete_all")]
+    assert 'Workflow "my-workflow" instances removed successfully' in accepted.stdout
+    assert run("instances", "list", "my-workflow", "--json").stdout.strip() == "[]"
 
     skipped = run("workflows", "delete", "my-workflow", "--yes")
     assert skipped.exit_code == 0

@@ -299,3 +299,51 @@ def test_only_code_config_and_dev_vars_are_watched(tmp_path):
     assert plan.relevant(tmp_path / "entry.py")
     assert not plan.relevant(tmp_path / ".durable" / "x.py")
     assert not plan.relevant(tmp_path / ".venv" / "lib" / "x.py")
+
+
+def test_trigger_wait_on_broken_code_says_why_and_runs_once_fixed(tmp_path, dev_server):
+    import subprocess
+    import sys
+
+    entry = project(tmp_path)
+    good = entry.read_text()
+    entry.write_text(good + "\ndef broken(:\n")
+    server = dev_server(tmp_path)
+    assert "✘ [ERROR] Syntax error" in server.output()
+    # The instance's REST object says why it waits (an extra field; the shape is unchanged).
+    early = server.client().post(f"{server.api}/my-workflow/instances", json={"instance_id": "e"})
+    assert early.json()["result"]["status"] == "queued"
+    shown = server.client().get(f"{server.api}/my-workflow/instances/e").json()["result"]
+    assert shown["status"] == "queued" and "Syntax error" in shown["load_error"]
+
+    script = Path(sys.executable).parent / "durable"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "durable.cli.app"]
+    waiting = subprocess.Popen(
+        [*command, "workflows", "trigger", "my-workflow", '{"nap": 1}', "--id", "w", "--wait"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    lines: list[str] = []
+    assert waiting.stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(waiting.stderr or []), daemon=True)
+    reader.start()
+    try:
+        wait_until(
+            lambda: any("does not load" in line for line in list(lines)),
+            what="the progress line naming the load error",
+        )
+        line = next(line for line in list(lines) if "does not load" in line)
+        assert line.startswith('⏳ Instance "w": ⌛ Queued: the Worker\'s code does not load')
+        assert "Syntax error" in line
+        assert waiting.poll() is None  # it keeps waiting
+        entry.write_text(good)  # a fix saved makes it run
+        out, _ = waiting.communicate(timeout=30)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    assert waiting.returncode == 0, (out, lines)
+    assert "Complete" in out
