@@ -6,6 +6,8 @@ Modules:
     clock          `Clock`: the engine's time and timers; `WallClock` (durable.testing has a virtual one)
     hooks          `EngineHooks`: what the engine reports (attempts, waits, statuses) and the seam
                    through which a test harness mocks attempts and skips waits; `step_key`
+    lifecycle      the rules of pause, resume, terminate, restart and events, applied to stored
+                   rows: shared by the engine and the offline service (no engine running)
     step           `WorkflowStep`: the `step` object handed to `run()`
     state          the engine's data: `Limits`, `WorkflowDefinition`, the instances it holds
     store          `StoreQueries` and its two implementations, `Store` (the engine's, async)
