@@ -83,11 +83,6 @@ class VirtualClock:
                 fired += 1
         return fired
 
-    def catch_up(self) -> None:
-        """Move to the wall clock if it is ahead: deadlines that user code computed from
-        `datetime.now()` then line up with `advance()` durations."""
-        self.move_to(wall_ms())
-
     @staticmethod
     def milliseconds(duration: object) -> int:
         return parse_duration(duration, what="advance() duration")
