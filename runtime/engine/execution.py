@@ -9,7 +9,9 @@ them decide what an attempt does and whether a wait happens (see `hooks`).
 
 An instance that would wait long (a sleep, a retry back-off, an event that has not come) does
 not keep its coroutine: it records its deadline and unwinds with `Park`, and the engine replays
-it when the deadline passes or the event arrives.
+it when the deadline passes or the event arrives. On Cloudflare a suspension raises nothing into
+Python; on CPython a coroutine cannot be dropped without unwinding it, so user code *can* catch
+`Park` (`except BaseException:`). What it cannot do is act on it: see `Park`.
 """
 
 from __future__ import annotations
@@ -47,8 +49,19 @@ CONFIG_DOCS = "See https://developers.cloudflare.com/workflows/build/sleeping-an
 
 
 class Park(BaseException):
-    """Unwinds `run()` when an instance leaves memory (long wait, pause). Not an Exception, so
-    a user's `except Exception` does not swallow it."""
+    """Unwinds `run()` when an instance leaves memory (long wait, pause, engine stopping).
+
+    Not an Exception, so a user's `except Exception` does not see it. A suspension on
+    Cloudflare raises nothing Python can catch; on CPython the only ways to leave a suspended
+    coroutine are to keep it forever or to unwind it (raise into it, cancel it, or close it,
+    which raises GeneratorExit), and all three run the user's `except BaseException:` and
+    `finally:` blocks. So durable unwinds, and makes a park *final* instead: once any step call
+    has raised `Park`, the `Execution` is `parked`, every later `step.do` / `sleep` /
+    `sleep_until` / `wait_for_event` of that run raises `Park` again before doing anything, and
+    the engine discards whatever `run()` then returns or raises. An `except BaseException:`
+    around a sleep can therefore run its own (non-durable) code, but cannot run a step, and
+    cannot make the instance finish without sleeping: the replay after the wake-up continues.
+    """
 
 
 def raise_step_error(error: dict[str, str]) -> None:
@@ -196,6 +209,7 @@ class Execution:
         self.counters: dict[tuple[str, str], int] = {}
         self.steps_called = 0
         self.fatal: WorkflowFatalError | None = None
+        self.parked = False  # a step call raised Park: this run is over (see Park)
 
     # -- keys, limits, boundaries --
 
@@ -248,9 +262,22 @@ class Execution:
             # The engine is stopping: start nothing new; the next engine replays from here.
             raise Park()
 
+    def _enter(self) -> None:
+        """Every step call starts here: a run that has parked runs nothing more."""
+        if self.parked:
+            raise Park()
+
     # -- step.do --
 
     async def do(self, name: Any, config: Any, invoke: Callable[[JsDict], Awaitable[Any]]) -> Any:
+        self._enter()
+        try:
+            return await self._do(name, config, invoke)
+        except Park:
+            self.parked = True
+            raise
+
+    async def _do(self, name: Any, config: Any, invoke: Callable[[JsDict], Awaitable[Any]]) -> Any:
         name = self._check_name(name)
         key = step_key(self.counters, "step", name)
         hooks, inst, now_ms = self.hooks, self.instance, self.now_ms
@@ -373,13 +400,26 @@ class Execution:
     # -- sleeps --
 
     async def sleep(self, name: Any, duration: Any) -> None:
-        name = self._check_name(name)
-        key = step_key(self.counters, "sleep", name)
-        if self.hooks is not None:
-            await self.hooks.step_reached(self.instance, key)
-        await self._sleep(key, duration)
+        self._enter()
+        try:
+            name = self._check_name(name)
+            key = step_key(self.counters, "sleep", name)
+            if self.hooks is not None:
+                await self.hooks.step_reached(self.instance, key)
+            await self._sleep(key, duration)
+        except Park:
+            self.parked = True
+            raise
 
     async def sleep_until(self, name: Any, timestamp: Any) -> None:
+        self._enter()
+        try:
+            await self._sleep_until(name, timestamp)
+        except Park:
+            self.parked = True
+            raise
+
+    async def _sleep_until(self, name: Any, timestamp: Any) -> None:
         name = self._check_name(name)
         key = step_key(self.counters, "sleep", name)
         if self.hooks is not None:
@@ -418,6 +458,14 @@ class Execution:
     # -- events --
 
     async def wait_for_event(self, name: Any, event_type: Any, timeout: Any) -> Any:
+        self._enter()
+        try:
+            return await self._wait_for_event(name, event_type, timeout)
+        except Park:
+            self.parked = True
+            raise
+
+    async def _wait_for_event(self, name: Any, event_type: Any, timeout: Any) -> Any:
         name = self._check_name(name)
         validate_event_type(event_type)
         key = step_key(self.counters, "waitForEvent", name)

@@ -294,6 +294,7 @@ class Engine:
     async def _run(self, inst: LoadedInstance, fresh: bool) -> None:
         inst.started = True
         row = inst.row
+        execution: Execution | None = None
         try:
             await self._acquire(inst)
             steps, buffered = await self._replay_state(inst, fresh)
@@ -308,6 +309,8 @@ class Engine:
             row.wake_ms = row.waiting_for = None
             self._set_status(row, "running")
             result = await self._call_run(inst, execution)
+            if execution.parked:  # run() caught Park and went on: what it did next is void
+                raise Park()
             if execution.fatal is not None:
                 raise execution.fatal
             output = encode(result, what="The output of run()")
@@ -317,6 +320,8 @@ class Engine:
             await self._cancelled(inst)
             return
         except Exception as exc:  # noqa: BLE001 - an uncaught error ends the instance
+            if execution is not None and execution.parked:
+                return
             await self._finish(inst, "errored", error=self._run_error(inst, exc))
             return
         finally:
