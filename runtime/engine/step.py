@@ -8,8 +8,8 @@
   parameter is named after a step declared earlier in this run.
 
 The decorator does not run the step: it returns an awaitable callable. Awaiting it resolves the
-dependencies first (a completed one is reused, an in-flight one awaited once, so a diamond runs
-its shared step once), then runs the step through the engine.
+dependencies first (a completed one is reused, an in-flight one awaited, any other run), then
+runs the step through the engine; when a step counts as in flight is the SDK's (see `_run`).
 """
 
 from __future__ import annotations
@@ -168,13 +168,13 @@ class WorkflowStep:
         return resolved
 
     async def _resolve(self, dependency: StepCallable) -> Any:
+        """A dependency's value: memoized, or the in-flight run awaited, or a run of its own."""
         if dependency in self._results:
             return self._results[dependency]
         task = self._in_flight.get(dependency)
-        if task is None:
-            task = asyncio.ensure_future(self._run(dependency))
-            self._in_flight[dependency] = task
-        return await task
+        if task is not None:
+            return await task
+        return await self._run(dependency)
 
     async def _run(self, callable_: StepCallable) -> Any:
         deps = self._dependencies(callable_)
@@ -192,9 +192,20 @@ class WorkflowStep:
                 result = await result
             return result
 
-        result = await self._execution.do(callable_._step_name, callable_._config, invoke)
-        self._results[callable_] = result
-        self._in_flight.pop(callable_, None)
+        # As the SDK's `_do_call`: a step is "in flight" (so a dependant awaits it instead of
+        # running it again) only from the moment its engine call is scheduled, after its own
+        # dependencies resolved, and until that call ends; only a success is memoized. So
+        # `gather(a(), b())` with b depending on a runs a once, while two branches that both
+        # reach a shared step before it is scheduled each run it (a-1, a-2).
+        task = asyncio.ensure_future(
+            self._execution.do(callable_._step_name, callable_._config, invoke)
+        )
+        self._in_flight[callable_] = task
+        try:
+            result = await task
+            self._results[callable_] = result
+        finally:
+            self._in_flight.pop(callable_, None)
         return result
 
     def unawaited(self) -> list[StepCallable]:

@@ -139,7 +139,6 @@ class Case(WorkflowEntrypoint):
 
         return await final()
 """,
-        xfail="audit 1: durable registers a step in flight before its deps resolve, so a runs once",
     ),
     Case(
         "gather_dependent_steps",
@@ -160,7 +159,6 @@ class Case(WorkflowEntrypoint):
         probe.seen("gathered", results)
         return results
 """,
-        xfail="audit 21: calling a() does not register it in flight in durable, so a runs twice",
     ),
     Case(
         "non_retryable_error",
