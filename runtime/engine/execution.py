@@ -78,6 +78,13 @@ def raise_step_error(error: dict[str, str]) -> None:
     raise StepFailedError(name, message)
 
 
+def _non_retryable(exc: BaseException) -> bool:
+    """Whether a step's failure stops its retries: as the SDK's workflows.js decides, by the
+    class *name* (`PythonError.type`), so a subclass of NonRetryableError is retried and a
+    class of the user's own that is called NonRetryableError is not."""
+    return type(exc).__name__ == "NonRetryableError"
+
+
 def error_dict(exc: BaseException) -> dict[str, str]:
     """`{name, message}` for an exception; the `Name: ` prefix a step error carries is dropped."""
     name = exc.name if isinstance(exc, StepFailedError) else type(exc).__name__
@@ -380,7 +387,8 @@ class Execution:
                 1 for a in attempts if a["success"] is False and not a.get("interrupted")
             )
             if (
-                isinstance(failure, NonRetryableError | WorkflowFatalError)
+                _non_retryable(failure)
+                or isinstance(failure, WorkflowFatalError)
                 or failures > resolved.limit
             ):
                 row.status, row.error, row.ended_ms = "errored", json.dumps(error), now_ms()

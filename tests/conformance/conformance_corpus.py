@@ -214,8 +214,42 @@ class Case(WorkflowEntrypoint):
             probe.seen("error.type", type(exc).__name__)
         return "done"
 """,
-        xfail="audit 4: production matches the class name, so a subclass is retried and run() "
-        "gets a JsException; durable stops at once with StepFailedError",
+        xfail="audit 30: after the retries, production's run() gets a JsException, durable's "
+        "a StepFailedError",
+    ),
+    Case(
+        "non_retryable_error_by_class_name",
+        """
+class Stop(NonRetryableError):
+    pass
+
+
+class NonRetryableError(Exception):  # the user's own class, with the marker's name
+    pass
+
+
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do(config={"retries": {"limit": 2, "delay": "1 second"}})
+        async def subclass():
+            probe.ran("subclass")
+            raise Stop("halt")
+
+        @step.do(config={"retries": {"limit": 2, "delay": "1 second"}})
+        async def same_name():
+            probe.ran("same_name")
+            raise NonRetryableError("halt")
+
+        from workers.workflows import NonRetryableError as Marker
+
+        for name, fn in (("subclass", subclass), ("same_name", same_name)):
+            try:
+                await fn()
+            except Exception as exc:
+                probe.seen(name + ".is_marker", isinstance(exc, Marker))
+                probe.seen(name + ".is_stop", isinstance(exc, Stop))
+        return "done"
+""",
     ),
     Case(
         "integral_floats",
