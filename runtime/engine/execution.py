@@ -64,6 +64,16 @@ class Park(BaseException):
     """
 
 
+# What a NonRetryableError becomes without the compat flag workflows_preserve_non_retryable_
+# error_message (default from 2026-05-14; workflows_replace_non_retryable_error_message turns it
+# off): the step's rejection and the instance's error lose the name and the message.
+NRE_FATAL_NAME = "WorkflowFatalError"
+NRE_FATAL_MESSAGE = (
+    "The execution of the Workflow instance was terminated, as a step threw an "
+    "NonRetryableError and it was not handled"
+)
+
+
 def raise_step_error(error: dict[str, str]) -> None:
     """Raise the exception `run()` sees for a stored step error `{name, message}`."""
     name, message = error.get("name", "Error"), error.get("message", "")
@@ -260,6 +270,16 @@ class Execution:
         self.cache[key] = row
         return row
 
+    def _raise_step_error(self, error: dict[str, str]) -> None:
+        """Raise a failed step's error into run(). The step row keeps the original error; a
+        NonRetryableError reaches run() replaced unless the instance preserves its message."""
+        if (
+            error.get("name") == "NonRetryableError"
+            and not self.instance.definition.preserve_non_retryable_message
+        ):
+            raise StepFailedError(NRE_FATAL_NAME, NRE_FATAL_MESSAGE)
+        raise_step_error(error)
+
     def boundary(self) -> None:
         """A step boundary: where a requested pause, or a stop for a reload, takes effect."""
         if self.instance.pause_requested:
@@ -298,7 +318,7 @@ class Execution:
         if row is not None and row.status == "errored":
             if hooks is not None:
                 hooks.step_ended(inst, key, row)
-            raise_step_error(json.loads(row.error or "{}"))
+            self._raise_step_error(json.loads(row.error or "{}"))
         self.boundary()
         if row is None:
             resolved, config_json = _resolve(name, config)
@@ -397,7 +417,7 @@ class Execution:
                     hooks.step_ended(inst, key, row)
                 if isinstance(failure, WorkflowFatalError):
                     raise failure
-                raise_step_error(error)
+                self._raise_step_error(error)
             row.status, row.wake_ms = "retrying", now_ms() + resolved.delay_after(failures)
             attempt["next_retry"] = row.wake_ms
             row.attempts = json.dumps(attempts)

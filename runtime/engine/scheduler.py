@@ -36,7 +36,7 @@ from durable.runtime.worker.entrypoints import ExecutionContext, NonRetryableErr
 from durable.runtime.worker.jsdict import JsDict
 
 from .clock import Clock, WallClock, sleep_until
-from .execution import Execution, Park, error_dict
+from .execution import NRE_FATAL_MESSAGE, Execution, Park, error_dict
 from .hooks import WAIT_KINDS, EngineHooks, StepKey
 from .serialization import decode, encode, encode_input
 from .state import Limits, LoadedInstance, WakingInstance, WorkflowDefinition
@@ -44,11 +44,6 @@ from .step import WorkflowStep
 from .store import EventRow, InstanceRow, StepRow, Store
 
 log = logging.getLogger("durable.engine")
-
-NRE_FATAL_MESSAGE = (
-    "The execution of the Workflow instance was terminated, as a step threw an "
-    "NonRetryableError and it was not handled"
-)
 
 
 def _encode_params(params: Any) -> str:
