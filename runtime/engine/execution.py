@@ -75,17 +75,38 @@ NRE_FATAL_MESSAGE = (
 
 
 def raise_step_error(error: dict[str, str]) -> None:
-    """Raise the exception `run()` sees for a stored step error `{name, message}`."""
+    """Raise the exception `run()` sees for a stored step error `{name, message}`.
+
+    On Cloudflare a Python exception crosses to JS as a traceback, and comes back typed from
+    the traceback's *last line* only: `TypeError…` / `ValueError…` become that type with the
+    line as message (utils.py `_from_js_error`), so `ValueError("a\nb")` (last line "b") does
+    not come back a ValueError, while a message whose last line starts with "ValueError" does.
+    A NonRetryableError keeps what workflows.js takes from the last non-empty line, after its
+    first ": ".
+    """
     name, message = error.get("name", "Error"), error.get("message", "")
     if name == "NonRetryableError":
-        raise NonRetryableError(message)
-    if name == "TypeError":
-        raise TypeError(f"TypeError: {message}")
-    if name == "ValueError":
-        raise ValueError(f"ValueError: {message}")
+        raise NonRetryableError(_non_retryable_message(name, message))
     if name == "WorkflowTimeoutError":
         raise WorkflowTimeoutError(message)
+    lines = (f"{name}: {message}" if message else name).rstrip().split("\n")
+    last = lines[-1]
+    # A one-line traceback tail is "<type>: <message>": the type's own name decides (a user
+    # class is module-qualified there, so only the builtins match).
+    head = name if len(lines) == 1 else last
+    if head == "TypeError" or (len(lines) > 1 and head.startswith("TypeError")):
+        raise TypeError(last)
+    if head == "ValueError" or (len(lines) > 1 and head.startswith("ValueError")):
+        raise ValueError(last)
     raise StepFailedError(name, message)
+
+
+def _non_retryable_message(name: str, message: str) -> str:
+    """workflows.js `pythonExceptionMessage`: the last non-empty traceback line after ": "."""
+    lines = [line for line in f"{name}: {message}".split("\n") if line.strip()]
+    last = lines[-1] if lines else ""
+    sep = last.find(": ")
+    return "" if sep == -1 else last[sep + 2 :]
 
 
 def _non_retryable(exc: BaseException) -> bool:

@@ -252,6 +252,44 @@ class Case(WorkflowEntrypoint):
 """,
     ),
     Case(
+        "multi_line_error_messages",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do(config={"retries": {"limit": 0, "delay": "1 second"}})
+        async def two_lines():
+            probe.ran("two_lines")
+            raise ValueError("first\\nsecond")
+
+        @step.do(config={"retries": {"limit": 0, "delay": "1 second"}})
+        async def typed_tail():
+            probe.ran("typed_tail")
+            raise RuntimeError("context\\nTypeError: tail")
+
+        @step.do(config={"retries": {"limit": 0, "delay": "1 second"}})
+        async def trailing_newline():
+            probe.ran("trailing_newline")
+            raise ValueError("boom\\n")
+
+        @step.do()
+        async def stop():
+            probe.ran("stop")
+            raise NonRetryableError("x\\ny: z")
+
+        try:
+            await two_lines()
+        except Exception as exc:
+            probe.seen("two_lines", isinstance(exc, (ValueError, TypeError)))
+        for name, fn in (("typed_tail", typed_tail), ("trailing_newline", trailing_newline),
+                         ("stop", stop)):
+            try:
+                await fn()
+            except Exception as exc:
+                probe.seen(name, exc)
+        return "done"
+""",
+    ),
+    Case(
         "integral_floats",
         """
 class Case(WorkflowEntrypoint):
