@@ -58,7 +58,8 @@ class StepCallable:
 
 
 class WorkflowStep:
-    """`step` inside `run()`: `do`, `sleep`, `sleep_until`, `wait_for_event`."""
+    """`step` inside `run()`: `do`, `sleep`, `sleep_until`, `wait_for_event`; like the SDK's
+    step wrapper, it has no JavaScript spellings (`sleepUntil`, `waitForEvent`)."""
 
     def __init__(self, execution: Execution, *, implicit_dependencies: bool) -> None:
         self._execution = execution
@@ -237,10 +238,6 @@ class WorkflowStep:
     ) -> Any:
         """Wait for an event of `event_type`; returns `{payload, timestamp, type}`."""
         return await self._execution.wait_for_event(name, event_type, timeout)
-
-    # JavaScript spellings, as the SDK's step wrapper passes unknown attributes through.
-    sleepUntil = sleep_until  # noqa: N815
-    waitForEvent = wait_for_event  # noqa: N815
 
 
 # A step function is defined anew on every replay of run(), but its code object is the same

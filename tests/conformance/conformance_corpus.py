@@ -363,7 +363,6 @@ class Case(WorkflowEntrypoint):
         probe.seen("wait_for_event", hasattr(step, "wait_for_event"))
         return "done"
 """,
-        xfail="audit 3: production's step has no sleepUntil / waitForEvent attributes",
     ),
     Case(
         "sleep_then_step",
