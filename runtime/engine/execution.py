@@ -17,7 +17,9 @@ Python; on CPython a coroutine cannot be dropped without unwinding it, so user c
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
+import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -116,8 +118,20 @@ def _non_retryable(exc: BaseException) -> bool:
     return type(exc).__name__ == "NonRetryableError"
 
 
+def js_exception(message: str, name: str = "Error") -> Exception:
+    """A JS error as Python code sees it: the `pyodide.ffi.JsException` of durable's shim (the
+    class user code imports, so it is looked up where user code finds it)."""
+    ffi = importlib.import_module("pyodide.ffi")
+    exc: Exception = ffi.JsException(message, name)
+    return exc
+
+
 def error_dict(exc: BaseException) -> dict[str, str]:
-    """`{name, message}` for an exception; the `Name: ` prefix a step error carries is dropped."""
+    """`{name, message}` for an exception; the `Name: ` prefix a step error carries is dropped.
+
+    A JsException is the JS error it wraps (Pyodide rethrows the original error into JS)."""
+    if type(exc).__name__ == "JsException" and isinstance(getattr(exc, "name", None), str):
+        return {"name": exc.name, "message": str(getattr(exc, "message", ""))}  # type: ignore[attr-defined]
     name = exc.name if isinstance(exc, StepFailedError) else type(exc).__name__
     text = str(exc)
     prefix = f"{name}: "
@@ -209,7 +223,9 @@ def _config_from_json(text: str) -> StepConfig:
     )
 
 
-def _epoch_ms(value: Any) -> int:
+def _epoch_ms(value: Any) -> float:
+    """What JS `sleepUntil` compares with `Date.now()`: a Date's time, a number, or a string as
+    JS converts it to a number (the SDK hands a str to JS as it is; an ISO date is NaN)."""
     if isinstance(value, datetime):
         if value.tzinfo is None:  # naive datetimes are UTC, as in workerd
             from datetime import UTC
@@ -217,13 +233,32 @@ def _epoch_ms(value: Any) -> int:
             value = value.replace(tzinfo=UTC)
         return int(value.timestamp() * 1000)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
+        return value
     if isinstance(value, str):
-        try:
-            return _epoch_ms(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            pass
+        return _js_number(value)
     raise ValidationError(f"sleep_until needs a datetime or epoch milliseconds, got {value!r}")
+
+
+_JS_DECIMAL = re.compile(r"[+-]?(Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)")
+_JS_RADIX = {"x": 16, "o": 8, "b": 2}
+
+
+def _js_number(text: str) -> float:
+    """JavaScript's ToNumber of a string: decimal, 0x/0o/0b, "" (0) or NaN."""
+    text = text.strip()
+    if not text:
+        return 0.0
+    if _JS_DECIMAL.fullmatch(text):
+        return float(text.replace("Infinity", "inf"))
+    if len(text) > 2 and text[0] == "0" and text[1].lower() in _JS_RADIX:
+        try:
+            return float(int(text[2:], _JS_RADIX[text[1].lower()]))
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+_UNDEFINED: Any = object()  # a JS argument that was not passed
 
 
 class Execution:
@@ -448,6 +483,32 @@ class Execution:
 
     # -- sleeps --
 
+    async def sleep_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """`step.sleep(*args, **kwargs)` as the SDK forwards it to JS `sleep(name, duration)`.
+
+        Pyodide passes keyword arguments as one trailing JS object, so `sleep(name=…,
+        duration=…)` calls `sleep({name, duration})`, and the engine fails reading the missing
+        duration (a JS TypeError, which reaches Python as a JsException); extra arguments are
+        ignored.
+        """
+        if kwargs:
+            args = (*args, JsDict(kwargs))
+        duration = args[1] if len(args) > 1 else _UNDEFINED
+        if duration is _UNDEFINED:
+            self._enter()
+            raise js_exception(
+                "Cannot read properties of undefined (reading 'toString')", "TypeError"
+            )
+        if isinstance(duration, dict):
+            self._enter()
+            raise js_exception(
+                "a sleep's duration must be a number of milliseconds or a string such as "
+                f'"10 seconds", not an object (keyword arguments {sorted(duration)} reach JS '
+                "as one object)",
+                "TypeError",
+            )
+        await self.sleep(args[0], duration)
+
     async def sleep(self, name: Any, duration: Any) -> None:
         self._enter()
         try:
@@ -479,8 +540,12 @@ class Execution:
             return
         remaining = _epoch_ms(timestamp) - self.now_ms()
         if remaining < 0:
-            raise ValueError("You can't sleep until a time in the past, time-traveler")
-        await self._sleep(key, remaining)
+            # The engine's JS Error, which the SDK does not convert: a JsException in Python.
+            raise js_exception("You can't sleep until a time in the past, time-traveler")
+        # NaN (a string that is no number, such as an ISO date) sleeps 0 ms, as JS computes.
+        if math.isnan(remaining):
+            remaining = 0
+        await self._sleep(key, remaining if math.isinf(remaining) else math.ceil(remaining))
 
     async def _sleep(self, key: StepKey, duration: Any) -> None:
         row = self.cache.get(key)

@@ -225,12 +225,15 @@ class WorkflowStep:
 
     # -- sleeps and events --
 
-    async def sleep(self, name: str, duration: Any) -> None:
-        """Sleep durably: a number is milliseconds, a string like "10 seconds"."""
-        await self._execution.sleep(name, duration)
+    async def sleep(self, *args: Any, **kwargs: Any) -> None:
+        """`sleep(name, duration)`: a number is milliseconds, a string like "10 seconds".
+
+        Takes anything, as the SDK's `sleep(*args, **kwargs)`, which passes it all to JS."""
+        await self._execution.sleep_call(args, kwargs)
 
     async def sleep_until(self, name: str, timestamp: Any) -> None:
-        """Sleep until a datetime (naive = UTC) or epoch milliseconds."""
+        """Sleep until a datetime (naive = UTC) or epoch milliseconds; a str goes to JS as it
+        is, where it is a number of milliseconds or NaN (no sleep)."""
         await self._execution.sleep_until(name, timestamp)
 
     async def wait_for_event(

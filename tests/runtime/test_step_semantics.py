@@ -117,3 +117,74 @@ async def test_non_retryable_error_reaches_run_as_the_compat_flag_says(
     row = await runtime.engine.wait_for("my-workflow", "i1", WAIT, timeout=10)
     assert row.status == "complete"
     assert json.loads(row.output) == expected
+
+
+SLEEP_CALLS = """
+from pyodide.ffi import JsException
+from workers import WorkflowEntrypoint
+
+class MyWorkflow(WorkflowEntrypoint):
+    async def run(self, event, step):
+        seen = {}
+        for label, call in (
+            ("keywords", lambda: step.sleep(name="a", duration="1 second")),
+            ("duration_keyword", lambda: step.sleep("b", duration="1 second")),
+            ("no_duration", lambda: step.sleep("c")),
+            ("past", lambda: step.sleep_until("d", 1000)),
+        ):
+            try:
+                await call()
+                seen[label] = "slept"
+            except JsException as exc:
+                seen[label] = [exc.name, type(exc).__module__]
+        await step.sleep("e", 5, "ignored extra argument")
+        return seen
+"""
+
+
+async def test_sleep_fails_as_the_js_engine_does_when_called_like_python(project, runtime_factory):
+    """Audit 6 and 13: keyword arguments reach JS as one object, a missing duration and a
+    time in the past are JS errors the SDK does not convert (JsException)."""
+    runtime = await runtime_factory(project(SLEEP_CALLS), limits=LIMITS)
+    await runtime.env.MY_WORKFLOW.create({"id": "i1"})
+    row = await runtime.engine.wait_for("my-workflow", "i1", WAIT, timeout=10)
+    assert row.status == "complete", row.error
+    type_error = ["TypeError", "pyodide.ffi"]
+    assert json.loads(row.output) == {
+        "keywords": type_error,
+        "duration_keyword": type_error,
+        "no_duration": type_error,
+        "past": ["Error", "pyodide.ffi"],
+    }
+    await runtime.store.flush()
+    steps = await runtime.store.steps_of(row.pk)
+    assert [(s.kind, s.name) for s in steps] == [("sleep", "e")]
+
+
+SLEEP_UNTIL_STRINGS = """
+from workers import WorkflowEntrypoint
+
+class MyWorkflow(WorkflowEntrypoint):
+    async def run(self, event, step):
+        await step.sleep_until("iso", "2999-01-01T00:00:00Z")
+        await step.sleep_until("digits", str(event.payload["at"]))
+        return "woke"
+"""
+
+
+async def test_sleep_until_a_string_is_what_js_makes_of_it(project, runtime_factory):
+    """Audit 12: the SDK hands a str to JS as it is. An ISO date is NaN there (no sleep); a
+    string of digits is a number of milliseconds."""
+    clock = VirtualClock(START_MS)
+    runtime = await runtime_factory(project(SLEEP_UNTIL_STRINGS), limits=LIMITS, clock=clock)
+    at = START_MS + 3_600_000
+    await runtime.env.MY_WORKFLOW.create({"id": "i1", "params": {"at": at}})
+    row = await runtime.engine.wait_for("my-workflow", "i1", ("waiting",), timeout=5)
+    await runtime.store.flush()
+    steps = {s.name: s for s in await runtime.store.steps_of(row.pk)}
+    assert steps["iso"].status == "complete"
+    assert steps["iso"].ended_ms == START_MS
+    assert steps["digits"].wake_ms == at
+    clock.move_to(at)
+    row = await runtime.engine.wait_for("my-workflow", "i1", WAIT, timeout=5)
+    assert json.loads(row.output) == "woke"
