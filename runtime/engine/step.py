@@ -25,6 +25,7 @@ from durable.runtime.worker.jsdict import JsDict
 from .execution import DEFAULT_EVENT_TIMEOUT, Execution
 
 IMPLICIT_FROM = "2026-02-25"  # the python_workflows_implicit_dependencies default date
+_MISSING: Any = object()  # legacy step.do called without its required name
 
 
 class StepCallable:
@@ -76,12 +77,12 @@ class WorkflowStep:
 
     def _do_legacy(
         self,
-        name: str | None = None,
+        name: Any = _MISSING,
         depends: list[Any] | None = None,
         concurrent: bool = False,
         config: Any = None,
     ) -> Callable[[Callable[..., Any]], StepCallable]:
-        if name is None:
+        if name is _MISSING:
             raise TypeError(
                 "step.do() missing 1 required positional argument: 'name'. "
                 f"{self._chosen_by()} selects the legacy signature step.do(name, depends=None, "
@@ -93,7 +94,9 @@ class WorkflowStep:
             )
 
         def decorator(func: Callable[..., Any]) -> StepCallable:
-            return self._register(StepCallable(self, func, name, concurrent, config, depends))
+            # The name is required, but may be None: then the function's name, as in the SDK.
+            step_name = func.__name__ if name is None else name
+            return self._register(StepCallable(self, func, step_name, concurrent, config, depends))
 
         return decorator
 
@@ -139,25 +142,33 @@ class WorkflowStep:
     def _dependencies(self, callable_: StepCallable) -> list[StepCallable | None]:
         """The dependency of each parameter in order; None marks the `ctx` parameter."""
         params = _parameter_names(callable_._func)
-        if callable_._depends is None and not self._implicit:
-            if any(p != "ctx" for p in params):
+        if not self._implicit:
+            # The SDK's checks, in its order and words (entrypoints.py _build_dependency_list).
+            non_ctx = [p for p in params if p != "ctx"]
+            depends = callable_._depends
+            if depends is None and non_ctx:
                 raise TypeError(
-                    f'Step "{callable_._step_name}" has parameters but no depends=[...] to fill them'
+                    f"Step has {len(non_ctx)} non-ctx parameter(s) but no 'depends' list provided"
                 )
-            return [None for _ in params]
-        if callable_._depends is not None:
-            depends = list(callable_._depends)
-            for dep in depends:
+            if depends is not None and len(depends) != len(non_ctx):
+                raise TypeError(
+                    f"Step declares {len(non_ctx)} non-ctx parameter(s) but 'depends' has "
+                    f"{len(depends)} item(s)"
+                )
+            legacy: list[StepCallable | None] = []
+            for param in params:
+                if param == "ctx":
+                    legacy.append(None)
+                    continue
+                assert depends is not None
+                dep = depends[len(legacy) - legacy.count(None)]
                 if not isinstance(dep, StepCallable):
-                    raise TypeError(f"depends entries must be @step.do functions, got {dep!r}")
-            wanted = [p for p in params if p != "ctx"]
-            if len(wanted) != len(depends):
-                raise TypeError(
-                    f'Step "{callable_._step_name}" takes {len(wanted)} dependency parameter(s) '
-                    f"but depends lists {len(depends)}"
-                )
-            supply = iter(depends)
-            return [None if p == "ctx" else next(supply) for p in params]
+                    raise TypeError(
+                        f"'depends' entry for parameter {param!r} is not a function decorated "
+                        "with step.do"
+                    )
+                legacy.append(dep)
+            return legacy
         resolved: list[StepCallable | None] = []
         for param in params:
             if param == "ctx":

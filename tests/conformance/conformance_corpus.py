@@ -78,6 +78,40 @@ class Case(WorkflowEntrypoint):
         implicit=False,
     ),
     Case(
+        "legacy_name_none_and_depends_errors",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do(None)
+        async def unnamed(ctx):
+            probe.ran("unnamed")
+            probe.seen("unnamed.ctx.step", ctx.step)
+            return 1
+
+        @step.do("no depends")
+        async def no_depends(value):
+            return value
+
+        @step.do("too many", depends=[unnamed, unnamed])
+        async def too_many(ctx, value):
+            return value
+
+        @step.do("not a step", depends=[len])
+        async def not_a_step(value):
+            return value
+
+        probe.seen("unnamed", await unnamed())
+        for label, fn in (("no_depends", no_depends), ("too_many", too_many),
+                          ("not_a_step", not_a_step)):
+            try:
+                await fn()
+            except Exception as exc:
+                probe.seen(label, exc)
+        return "done"
+""",
+        implicit=False,
+    ),
+    Case(
         "dag_concurrent",
         """
 class Case(WorkflowEntrypoint):
