@@ -188,3 +188,14 @@ async def test_sleep_until_a_string_is_what_js_makes_of_it(project, runtime_fact
     clock.move_to(at)
     row = await runtime.engine.wait_for("my-workflow", "i1", WAIT, timeout=5)
     assert json.loads(row.output) == "woke"
+
+
+def test_non_retryable_error_constructs_as_a_plain_exception():
+    """Audit 27: the SDK's NonRetryableError is `class NonRetryableError(Exception): pass`."""
+    from durable.runtime.worker.entrypoints import NonRetryableError
+
+    assert NonRetryableError().args == ()
+    assert str(NonRetryableError()) == ""
+    assert NonRetryableError("a", "b").args == ("a", "b")
+    with pytest.raises(TypeError):
+        NonRetryableError(message="stop")  # type: ignore[call-arg]
