@@ -140,7 +140,7 @@ def error_dict(exc: BaseException) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class StepConfig:
-    limit: int
+    limit: int | float  # float only for math.inf: retries without end
     delay_ms: int
     backoff: str
     timeout_ms: int
@@ -151,6 +151,9 @@ class StepConfig:
         return retry_delay_ms(self.delay_ms, self.backoff, failure)
 
     def to_json(self) -> str:
+        # As JS's JSON.stringify: an infinite limit is null (read back as infinite).
+        if math.isinf(self.limit):
+            return json.dumps({**self.public, "retries": {**self.public["retries"], "limit": None}})
         return json.dumps(self.public)
 
 
@@ -176,8 +179,11 @@ def resolve_config(name: str, config: Any) -> StepConfig:
         )
     merged = {**DEFAULT_RETRIES, **retries}
     limit = merged["limit"]
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise ValidationError(f"{invalid}: retries.limit must be an integer >= 0. {CONFIG_DOCS}")
+    infinite = isinstance(limit, float) and limit == math.inf  # a JS Infinity, as CF allows
+    if not infinite and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValidationError(
+            f"{invalid}: retries.limit must be an integer >= 0 or float('inf'). {CONFIG_DOCS}"
+        )
     if merged["backoff"] not in tuple(Backoff):
         raise ValidationError(
             f"{invalid}: retries.backoff must be constant, linear or exponential. {CONFIG_DOCS}"
@@ -214,8 +220,9 @@ def _resolve(name: str, config: Any) -> tuple[StepConfig, str]:
 def _config_from_json(text: str) -> StepConfig:
     public = json.loads(text)
     retries = public["retries"]
+    limit = retries["limit"]
     return StepConfig(
-        int(retries["limit"]),
+        math.inf if limit is None else int(limit),
         parse_duration(retries["delay"]),
         str(retries.get("backoff", Backoff.EXPONENTIAL)),
         parse_duration(public["timeout"]),
@@ -417,8 +424,12 @@ class Execution:
             ctx = JsDict(
                 step=JsDict(name=name, count=key[2]),
                 attempt=len(attempts),
-                # Copied down to the nested dict: the defaults are shared by every step.
-                config=JsDict(resolved.public, retries=dict(resolved.public["retries"])),
+                # Nested objects are JsDicts too (ctx.config.retries.limit), as the SDK
+                # converts them; copied: the defaults are shared by every step.
+                config=JsDict(
+                    resolved.public,
+                    retries=JsDict(resolved.public["retries"], limit=resolved.limit),
+                ),
             )
             number = len(attempts)
             failure: BaseException

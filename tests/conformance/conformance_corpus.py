@@ -195,6 +195,23 @@ class Case(WorkflowEntrypoint):
 """,
     ),
     Case(
+        "retries_without_end_and_ctx_config",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do(config={"retries": {"limit": float("inf"), "delay": "1 second"}})
+        async def stubborn(ctx):
+            probe.ran("stubborn")
+            probe.seen("limit", ctx.config.retries.limit)
+            probe.seen("delay", ctx.config.retries.delay)
+            if ctx.attempt < 4:
+                raise ValueError("not yet")
+            return ctx.attempt
+
+        return await stubborn()
+""",
+    ),
+    Case(
         "non_retryable_error",
         """
 class Case(WorkflowEntrypoint):

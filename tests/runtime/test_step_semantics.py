@@ -6,6 +6,7 @@ tests/conformance for the cases the production SDK's own Python layer runs too).
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -199,3 +200,41 @@ def test_non_retryable_error_constructs_as_a_plain_exception():
     assert NonRetryableError("a", "b").args == ("a", "b")
     with pytest.raises(TypeError):
         NonRetryableError(message="stop")  # type: ignore[call-arg]
+
+
+INFINITE_RETRIES = """
+from workers import WorkflowEntrypoint
+
+class MyWorkflow(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do("stubborn", config={"retries": {"limit": float("inf"), "delay": "1 hour", "backoff": "constant"}})
+        async def stubborn(ctx):
+            if ctx.attempt < 3:
+                raise ValueError("not yet")
+            return [ctx.attempt, ctx.config.retries.limit == float("inf")]
+
+        return await stubborn()
+"""
+
+
+async def test_infinite_retry_limit_survives_the_store(project, runtime_factory):
+    """Audit 18 and 19: `limit: float("inf")` retries on; the stored config is JSON (null, as
+    JSON.stringify writes Infinity) and is read back infinite."""
+    clock = VirtualClock(START_MS)
+    runtime = await runtime_factory(project(INFINITE_RETRIES), limits=LIMITS, clock=clock)
+    await runtime.env.MY_WORKFLOW.create({"id": "i1"})
+    pk = (await runtime.engine.wait_for("my-workflow", "i1", ("waiting",), timeout=5)).pk
+    for retry in (1, 2):  # each back-off parks the instance; its replay reads the stored config
+        for _ in range(500):
+            await runtime.store.flush()
+            steps = await runtime.store.steps_of(pk)
+            if steps and len(json.loads(steps[0].attempts)) == retry and steps[0].wake_ms:
+                break
+            await asyncio.sleep(0.01)
+        assert steps[0].status == "retrying"
+        clock.move_to(steps[0].wake_ms)
+    row = await runtime.engine.wait_for("my-workflow", "i1", WAIT, timeout=10)
+    assert json.loads(row.output) == [3, True]
+    await runtime.store.flush()
+    (step,) = await runtime.store.steps_of(row.pk)
+    assert json.loads(step.config)["retries"]["limit"] is None
