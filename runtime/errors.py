@@ -219,10 +219,10 @@ class WorkflowFatalError(WorkflowError):
 
 
 class NonRetryableError(Exception):
-    """Raised in a step to fail it at once, without further retries."""
+    """Raised in a step to fail it at once, without further retries.
 
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
+    A plain Exception, as in the SDK: `NonRetryableError("a", "b")` works and `message=` does not.
+    """
 
 
 class StepFailedError(Exception):

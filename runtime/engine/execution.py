@@ -9,13 +9,17 @@ them decide what an attempt does and whether a wait happens (see `hooks`).
 
 An instance that would wait long (a sleep, a retry back-off, an event that has not come) does
 not keep its coroutine: it records its deadline and unwinds with `Park`, and the engine replays
-it when the deadline passes or the event arrives.
+it when the deadline passes or the event arrives. On Cloudflare a suspension raises nothing into
+Python; on CPython a coroutine cannot be dropped without unwinding it, so user code *can* catch
+`Park` (`except BaseException:`). What it cannot do is act on it: see `Park`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
+import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,26 +51,87 @@ CONFIG_DOCS = "See https://developers.cloudflare.com/workflows/build/sleeping-an
 
 
 class Park(BaseException):
-    """Unwinds `run()` when an instance leaves memory (long wait, pause). Not an Exception, so
-    a user's `except Exception` does not swallow it."""
+    """Unwinds `run()` when an instance leaves memory (long wait, pause, engine stopping).
+
+    Not an Exception, so a user's `except Exception` does not see it. A suspension on
+    Cloudflare raises nothing Python can catch; on CPython the only ways to leave a suspended
+    coroutine are to keep it forever or to unwind it (raise into it, cancel it, or close it,
+    which raises GeneratorExit), and all three run the user's `except BaseException:` and
+    `finally:` blocks. So durable unwinds, and makes a park *final* instead: once any step call
+    has raised `Park`, the `Execution` is `parked`, every later `step.do` / `sleep` /
+    `sleep_until` / `wait_for_event` of that run raises `Park` again before doing anything, and
+    the engine discards whatever `run()` then returns or raises. An `except BaseException:`
+    around a sleep can therefore run its own (non-durable) code, but cannot run a step, and
+    cannot make the instance finish without sleeping: the replay after the wake-up continues.
+    """
+
+
+# What a NonRetryableError becomes without the compat flag workflows_preserve_non_retryable_
+# error_message (default from 2026-05-14; workflows_replace_non_retryable_error_message turns it
+# off): the step's rejection and the instance's error lose the name and the message.
+NRE_FATAL_NAME = "WorkflowFatalError"
+NRE_FATAL_MESSAGE = (
+    "The execution of the Workflow instance was terminated, as a step threw an "
+    "NonRetryableError and it was not handled"
+)
 
 
 def raise_step_error(error: dict[str, str]) -> None:
-    """Raise the exception `run()` sees for a stored step error `{name, message}`."""
+    """Raise the exception `run()` sees for a stored step error `{name, message}`.
+
+    On Cloudflare a Python exception crosses to JS as a traceback, and comes back typed from
+    the traceback's *last line* only: `TypeError…` / `ValueError…` become that type with the
+    line as message (utils.py `_from_js_error`), so `ValueError("a\nb")` (last line "b") does
+    not come back a ValueError, while a message whose last line starts with "ValueError" does.
+    A NonRetryableError keeps what workflows.js takes from the last non-empty line, after its
+    first ": ".
+    """
     name, message = error.get("name", "Error"), error.get("message", "")
     if name == "NonRetryableError":
-        raise NonRetryableError(message)
-    if name == "TypeError":
-        raise TypeError(f"TypeError: {message}")
-    if name == "ValueError":
-        raise ValueError(f"ValueError: {message}")
+        raise NonRetryableError(_non_retryable_message(name, message))
     if name == "WorkflowTimeoutError":
         raise WorkflowTimeoutError(message)
+    lines = (f"{name}: {message}" if message else name).rstrip().split("\n")
+    last = lines[-1]
+    # A one-line traceback tail is "<type>: <message>": the type's own name decides (a user
+    # class is module-qualified there, so only the builtins match).
+    head = name if len(lines) == 1 else last
+    if head == "TypeError" or (len(lines) > 1 and head.startswith("TypeError")):
+        raise TypeError(last)
+    if head == "ValueError" or (len(lines) > 1 and head.startswith("ValueError")):
+        raise ValueError(last)
     raise StepFailedError(name, message)
 
 
+def _non_retryable_message(name: str, message: str) -> str:
+    """workflows.js `pythonExceptionMessage`: the last non-empty traceback line after ": "."""
+    lines = [line for line in f"{name}: {message}".split("\n") if line.strip()]
+    last = lines[-1] if lines else ""
+    sep = last.find(": ")
+    return "" if sep == -1 else last[sep + 2 :]
+
+
+def _non_retryable(exc: BaseException) -> bool:
+    """Whether a step's failure stops its retries: as the SDK's workflows.js decides, by the
+    class *name* (`PythonError.type`), so a subclass of NonRetryableError is retried and a
+    class of the user's own that is called NonRetryableError is not."""
+    return type(exc).__name__ == "NonRetryableError"
+
+
+def js_exception(message: str, name: str = "Error") -> Exception:
+    """A JS error as Python code sees it: the `pyodide.ffi.JsException` of durable's shim (the
+    class user code imports, so it is looked up where user code finds it)."""
+    ffi = importlib.import_module("pyodide.ffi")
+    exc: Exception = ffi.JsException(message, name)
+    return exc
+
+
 def error_dict(exc: BaseException) -> dict[str, str]:
-    """`{name, message}` for an exception; the `Name: ` prefix a step error carries is dropped."""
+    """`{name, message}` for an exception; the `Name: ` prefix a step error carries is dropped.
+
+    A JsException is the JS error it wraps (Pyodide rethrows the original error into JS)."""
+    if type(exc).__name__ == "JsException" and isinstance(getattr(exc, "name", None), str):
+        return {"name": exc.name, "message": str(getattr(exc, "message", ""))}  # type: ignore[attr-defined]
     name = exc.name if isinstance(exc, StepFailedError) else type(exc).__name__
     text = str(exc)
     prefix = f"{name}: "
@@ -75,7 +140,7 @@ def error_dict(exc: BaseException) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class StepConfig:
-    limit: int
+    limit: int | float  # float only for math.inf: retries without end
     delay_ms: int
     backoff: str
     timeout_ms: int
@@ -86,6 +151,9 @@ class StepConfig:
         return retry_delay_ms(self.delay_ms, self.backoff, failure)
 
     def to_json(self) -> str:
+        # As JS's JSON.stringify: an infinite limit is null (read back as infinite).
+        if math.isinf(self.limit):
+            return json.dumps({**self.public, "retries": {**self.public["retries"], "limit": None}})
         return json.dumps(self.public)
 
 
@@ -111,8 +179,11 @@ def resolve_config(name: str, config: Any) -> StepConfig:
         )
     merged = {**DEFAULT_RETRIES, **retries}
     limit = merged["limit"]
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise ValidationError(f"{invalid}: retries.limit must be an integer >= 0. {CONFIG_DOCS}")
+    infinite = isinstance(limit, float) and limit == math.inf  # a JS Infinity, as CF allows
+    if not infinite and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValidationError(
+            f"{invalid}: retries.limit must be an integer >= 0 or float('inf'). {CONFIG_DOCS}"
+        )
     if merged["backoff"] not in tuple(Backoff):
         raise ValidationError(
             f"{invalid}: retries.backoff must be constant, linear or exponential. {CONFIG_DOCS}"
@@ -149,8 +220,9 @@ def _resolve(name: str, config: Any) -> tuple[StepConfig, str]:
 def _config_from_json(text: str) -> StepConfig:
     public = json.loads(text)
     retries = public["retries"]
+    limit = retries["limit"]
     return StepConfig(
-        int(retries["limit"]),
+        math.inf if limit is None else int(limit),
         parse_duration(retries["delay"]),
         str(retries.get("backoff", Backoff.EXPONENTIAL)),
         parse_duration(public["timeout"]),
@@ -158,7 +230,9 @@ def _config_from_json(text: str) -> StepConfig:
     )
 
 
-def _epoch_ms(value: Any) -> int:
+def _epoch_ms(value: Any) -> float:
+    """What JS `sleepUntil` compares with `Date.now()`: a Date's time, a number, or a string as
+    JS converts it to a number (the SDK hands a str to JS as it is; an ISO date is NaN)."""
     if isinstance(value, datetime):
         if value.tzinfo is None:  # naive datetimes are UTC, as in workerd
             from datetime import UTC
@@ -166,13 +240,32 @@ def _epoch_ms(value: Any) -> int:
             value = value.replace(tzinfo=UTC)
         return int(value.timestamp() * 1000)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
+        return value
     if isinstance(value, str):
-        try:
-            return _epoch_ms(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            pass
+        return _js_number(value)
     raise ValidationError(f"sleep_until needs a datetime or epoch milliseconds, got {value!r}")
+
+
+_JS_DECIMAL = re.compile(r"[+-]?(Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)")
+_JS_RADIX = {"x": 16, "o": 8, "b": 2}
+
+
+def _js_number(text: str) -> float:
+    """JavaScript's ToNumber of a string: decimal, 0x/0o/0b, "" (0) or NaN."""
+    text = text.strip()
+    if not text:
+        return 0.0
+    if _JS_DECIMAL.fullmatch(text):
+        return float(text.replace("Infinity", "inf"))
+    if len(text) > 2 and text[0] == "0" and text[1].lower() in _JS_RADIX:
+        try:
+            return float(int(text[2:], _JS_RADIX[text[1].lower()]))
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+_UNDEFINED: Any = object()  # a JS argument that was not passed
 
 
 class Execution:
@@ -196,6 +289,7 @@ class Execution:
         self.counters: dict[tuple[str, str], int] = {}
         self.steps_called = 0
         self.fatal: WorkflowFatalError | None = None
+        self.parked = False  # a step call raised Park: this run is over (see Park)
 
     # -- keys, limits, boundaries --
 
@@ -239,6 +333,16 @@ class Execution:
         self.cache[key] = row
         return row
 
+    def _raise_step_error(self, error: dict[str, str]) -> None:
+        """Raise a failed step's error into run(). The step row keeps the original error; a
+        NonRetryableError reaches run() replaced unless the instance preserves its message."""
+        if (
+            error.get("name") == "NonRetryableError"
+            and not self.instance.definition.preserve_non_retryable_message
+        ):
+            raise StepFailedError(NRE_FATAL_NAME, NRE_FATAL_MESSAGE)
+        raise_step_error(error)
+
     def boundary(self) -> None:
         """A step boundary: where a requested pause, or a stop for a reload, takes effect."""
         if self.instance.pause_requested:
@@ -248,9 +352,22 @@ class Execution:
             # The engine is stopping: start nothing new; the next engine replays from here.
             raise Park()
 
+    def _enter(self) -> None:
+        """Every step call starts here: a run that has parked runs nothing more."""
+        if self.parked:
+            raise Park()
+
     # -- step.do --
 
     async def do(self, name: Any, config: Any, invoke: Callable[[JsDict], Awaitable[Any]]) -> Any:
+        self._enter()
+        try:
+            return await self._do(name, config, invoke)
+        except Park:
+            self.parked = True
+            raise
+
+    async def _do(self, name: Any, config: Any, invoke: Callable[[JsDict], Awaitable[Any]]) -> Any:
         name = self._check_name(name)
         key = step_key(self.counters, "step", name)
         hooks, inst, now_ms = self.hooks, self.instance, self.now_ms
@@ -264,7 +381,7 @@ class Execution:
         if row is not None and row.status == "errored":
             if hooks is not None:
                 hooks.step_ended(inst, key, row)
-            raise_step_error(json.loads(row.error or "{}"))
+            self._raise_step_error(json.loads(row.error or "{}"))
         self.boundary()
         if row is None:
             resolved, config_json = _resolve(name, config)
@@ -307,8 +424,12 @@ class Execution:
             ctx = JsDict(
                 step=JsDict(name=name, count=key[2]),
                 attempt=len(attempts),
-                # Copied down to the nested dict: the defaults are shared by every step.
-                config=JsDict(resolved.public, retries=dict(resolved.public["retries"])),
+                # Nested objects are JsDicts too (ctx.config.retries.limit), as the SDK
+                # converts them; copied: the defaults are shared by every step.
+                config=JsDict(
+                    resolved.public,
+                    retries=JsDict(resolved.public["retries"], limit=resolved.limit),
+                ),
             )
             number = len(attempts)
             failure: BaseException
@@ -353,7 +474,8 @@ class Execution:
                 1 for a in attempts if a["success"] is False and not a.get("interrupted")
             )
             if (
-                isinstance(failure, NonRetryableError | WorkflowFatalError)
+                _non_retryable(failure)
+                or isinstance(failure, WorkflowFatalError)
                 or failures > resolved.limit
             ):
                 row.status, row.error, row.ended_ms = "errored", json.dumps(error), now_ms()
@@ -362,7 +484,7 @@ class Execution:
                     hooks.step_ended(inst, key, row)
                 if isinstance(failure, WorkflowFatalError):
                     raise failure
-                raise_step_error(error)
+                self._raise_step_error(error)
             row.status, row.wake_ms = "retrying", now_ms() + resolved.delay_after(failures)
             attempt["next_retry"] = row.wake_ms
             row.attempts = json.dumps(attempts)
@@ -372,14 +494,53 @@ class Execution:
 
     # -- sleeps --
 
+    async def sleep_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """`step.sleep(*args, **kwargs)` as the SDK forwards it to JS `sleep(name, duration)`.
+
+        Pyodide passes keyword arguments as one trailing JS object, so `sleep(name=…,
+        duration=…)` calls `sleep({name, duration})`, and the engine fails reading the missing
+        duration (a JS TypeError, which reaches Python as a JsException); extra arguments are
+        ignored.
+        """
+        if kwargs:
+            args = (*args, JsDict(kwargs))
+        duration = args[1] if len(args) > 1 else _UNDEFINED
+        if duration is _UNDEFINED:
+            self._enter()
+            raise js_exception(
+                "Cannot read properties of undefined (reading 'toString')", "TypeError"
+            )
+        if isinstance(duration, dict):
+            self._enter()
+            raise js_exception(
+                "a sleep's duration must be a number of milliseconds or a string such as "
+                f'"10 seconds", not an object (keyword arguments {sorted(duration)} reach JS '
+                "as one object)",
+                "TypeError",
+            )
+        await self.sleep(args[0], duration)
+
     async def sleep(self, name: Any, duration: Any) -> None:
-        name = self._check_name(name)
-        key = step_key(self.counters, "sleep", name)
-        if self.hooks is not None:
-            await self.hooks.step_reached(self.instance, key)
-        await self._sleep(key, duration)
+        self._enter()
+        try:
+            name = self._check_name(name)
+            key = step_key(self.counters, "sleep", name)
+            if self.hooks is not None:
+                await self.hooks.step_reached(self.instance, key)
+            await self._sleep(key, duration)
+        except Park:
+            self.parked = True
+            raise
 
     async def sleep_until(self, name: Any, timestamp: Any) -> None:
+        self._enter()
+        try:
+            await self._sleep_until(name, timestamp)
+        except Park:
+            self.parked = True
+            raise
+
+    async def _sleep_until(self, name: Any, timestamp: Any) -> None:
         name = self._check_name(name)
         key = step_key(self.counters, "sleep", name)
         if self.hooks is not None:
@@ -390,8 +551,12 @@ class Execution:
             return
         remaining = _epoch_ms(timestamp) - self.now_ms()
         if remaining < 0:
-            raise ValueError("You can't sleep until a time in the past, time-traveler")
-        await self._sleep(key, remaining)
+            # The engine's JS Error, which the SDK does not convert: a JsException in Python.
+            raise js_exception("You can't sleep until a time in the past, time-traveler")
+        # NaN (a string that is no number, such as an ISO date) sleeps 0 ms, as JS computes.
+        if math.isnan(remaining):
+            remaining = 0
+        await self._sleep(key, remaining if math.isinf(remaining) else math.ceil(remaining))
 
     async def _sleep(self, key: StepKey, duration: Any) -> None:
         row = self.cache.get(key)
@@ -418,6 +583,14 @@ class Execution:
     # -- events --
 
     async def wait_for_event(self, name: Any, event_type: Any, timeout: Any) -> Any:
+        self._enter()
+        try:
+            return await self._wait_for_event(name, event_type, timeout)
+        except Park:
+            self.parked = True
+            raise
+
+    async def _wait_for_event(self, name: Any, event_type: Any, timeout: Any) -> Any:
         name = self._check_name(name)
         validate_event_type(event_type)
         key = step_key(self.counters, "waitForEvent", name)

@@ -35,7 +35,7 @@ from durable.runtime.worker.jsdict import JsDict
 
 from . import lifecycle
 from .clock import Clock, WallClock, sleep_until
-from .execution import Execution, Park, error_dict
+from .execution import NRE_FATAL_MESSAGE, Execution, Park, error_dict
 from .hooks import WAIT_KINDS, EngineHooks, StepKey
 from .serialization import decode, encode, encode_input
 from .state import Limits, LoadedInstance, WakingInstance, WorkflowDefinition
@@ -43,11 +43,6 @@ from .step import WorkflowStep
 from .store import EventRow, InstanceRow, StepRow, Store
 
 log = logging.getLogger("durable.engine")
-
-NRE_FATAL_MESSAGE = (
-    "The execution of the Workflow instance was terminated, as a step threw an "
-    "NonRetryableError and it was not handled"
-)
 
 
 def _encode_params(params: Any) -> str:
@@ -295,6 +290,7 @@ class Engine:
     async def _run(self, inst: LoadedInstance, fresh: bool) -> None:
         inst.started = True
         row = inst.row
+        execution: Execution | None = None
         try:
             await self._acquire(inst)
             steps, buffered = await self._replay_state(inst, fresh)
@@ -309,6 +305,8 @@ class Engine:
             row.wake_ms = row.waiting_for = None
             self._set_status(row, "running")
             result = await self._call_run(inst, execution)
+            if execution.parked:  # run() caught Park and went on: what it did next is void
+                raise Park()
             if execution.fatal is not None:
                 raise execution.fatal
             output = encode(result, what="The output of run()")
@@ -318,6 +316,8 @@ class Engine:
             await self._cancelled(inst)
             return
         except Exception as exc:  # noqa: BLE001 - an uncaught error ends the instance
+            if execution is not None and execution.parked:
+                return
             await self._finish(inst, "errored", error=self._run_error(inst, exc))
             return
         finally:

@@ -8,8 +8,8 @@
   parameter is named after a step declared earlier in this run.
 
 The decorator does not run the step: it returns an awaitable callable. Awaiting it resolves the
-dependencies first (a completed one is reused, an in-flight one awaited once, so a diamond runs
-its shared step once), then runs the step through the engine.
+dependencies first (a completed one is reused, an in-flight one awaited, any other run), then
+runs the step through the engine; when a step counts as in flight is the SDK's (see `_run`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from durable.runtime.worker.jsdict import JsDict
 from .execution import DEFAULT_EVENT_TIMEOUT, Execution
 
 IMPLICIT_FROM = "2026-02-25"  # the python_workflows_implicit_dependencies default date
+_MISSING: Any = object()  # legacy step.do called without its required name
 
 
 class StepCallable:
@@ -58,7 +59,8 @@ class StepCallable:
 
 
 class WorkflowStep:
-    """`step` inside `run()`: `do`, `sleep`, `sleep_until`, `wait_for_event`."""
+    """`step` inside `run()`: `do`, `sleep`, `sleep_until`, `wait_for_event`; like the SDK's
+    step wrapper, it has no JavaScript spellings (`sleepUntil`, `waitForEvent`)."""
 
     def __init__(self, execution: Execution, *, implicit_dependencies: bool) -> None:
         self._execution = execution
@@ -75,12 +77,12 @@ class WorkflowStep:
 
     def _do_legacy(
         self,
-        name: str | None = None,
+        name: Any = _MISSING,
         depends: list[Any] | None = None,
         concurrent: bool = False,
         config: Any = None,
     ) -> Callable[[Callable[..., Any]], StepCallable]:
-        if name is None:
+        if name is _MISSING:
             raise TypeError(
                 "step.do() missing 1 required positional argument: 'name'. "
                 f"{self._chosen_by()} selects the legacy signature step.do(name, depends=None, "
@@ -92,7 +94,9 @@ class WorkflowStep:
             )
 
         def decorator(func: Callable[..., Any]) -> StepCallable:
-            return self._register(StepCallable(self, func, name, concurrent, config, depends))
+            # The name is required, but may be None: then the function's name, as in the SDK.
+            step_name = func.__name__ if name is None else name
+            return self._register(StepCallable(self, func, step_name, concurrent, config, depends))
 
         return decorator
 
@@ -138,25 +142,33 @@ class WorkflowStep:
     def _dependencies(self, callable_: StepCallable) -> list[StepCallable | None]:
         """The dependency of each parameter in order; None marks the `ctx` parameter."""
         params = _parameter_names(callable_._func)
-        if callable_._depends is None and not self._implicit:
-            if any(p != "ctx" for p in params):
+        if not self._implicit:
+            # The SDK's checks, in its order and words (entrypoints.py _build_dependency_list).
+            non_ctx = [p for p in params if p != "ctx"]
+            depends = callable_._depends
+            if depends is None and non_ctx:
                 raise TypeError(
-                    f'Step "{callable_._step_name}" has parameters but no depends=[...] to fill them'
+                    f"Step has {len(non_ctx)} non-ctx parameter(s) but no 'depends' list provided"
                 )
-            return [None for _ in params]
-        if callable_._depends is not None:
-            depends = list(callable_._depends)
-            for dep in depends:
+            if depends is not None and len(depends) != len(non_ctx):
+                raise TypeError(
+                    f"Step declares {len(non_ctx)} non-ctx parameter(s) but 'depends' has "
+                    f"{len(depends)} item(s)"
+                )
+            legacy: list[StepCallable | None] = []
+            for param in params:
+                if param == "ctx":
+                    legacy.append(None)
+                    continue
+                assert depends is not None
+                dep = depends[len(legacy) - legacy.count(None)]
                 if not isinstance(dep, StepCallable):
-                    raise TypeError(f"depends entries must be @step.do functions, got {dep!r}")
-            wanted = [p for p in params if p != "ctx"]
-            if len(wanted) != len(depends):
-                raise TypeError(
-                    f'Step "{callable_._step_name}" takes {len(wanted)} dependency parameter(s) '
-                    f"but depends lists {len(depends)}"
-                )
-            supply = iter(depends)
-            return [None if p == "ctx" else next(supply) for p in params]
+                    raise TypeError(
+                        f"'depends' entry for parameter {param!r} is not a function decorated "
+                        "with step.do"
+                    )
+                legacy.append(dep)
+            return legacy
         resolved: list[StepCallable | None] = []
         for param in params:
             if param == "ctx":
@@ -168,13 +180,13 @@ class WorkflowStep:
         return resolved
 
     async def _resolve(self, dependency: StepCallable) -> Any:
+        """A dependency's value: memoized, or the in-flight run awaited, or a run of its own."""
         if dependency in self._results:
             return self._results[dependency]
         task = self._in_flight.get(dependency)
-        if task is None:
-            task = asyncio.ensure_future(self._run(dependency))
-            self._in_flight[dependency] = task
-        return await task
+        if task is not None:
+            return await task
+        return await self._run(dependency)
 
     async def _run(self, callable_: StepCallable) -> Any:
         deps = self._dependencies(callable_)
@@ -192,9 +204,20 @@ class WorkflowStep:
                 result = await result
             return result
 
-        result = await self._execution.do(callable_._step_name, callable_._config, invoke)
-        self._results[callable_] = result
-        self._in_flight.pop(callable_, None)
+        # As the SDK's `_do_call`: a step is "in flight" (so a dependant awaits it instead of
+        # running it again) only from the moment its engine call is scheduled, after its own
+        # dependencies resolved, and until that call ends; only a success is memoized. So
+        # `gather(a(), b())` with b depending on a runs a once, while two branches that both
+        # reach a shared step before it is scheduled each run it (a-1, a-2).
+        task = asyncio.ensure_future(
+            self._execution.do(callable_._step_name, callable_._config, invoke)
+        )
+        self._in_flight[callable_] = task
+        try:
+            result = await task
+            self._results[callable_] = result
+        finally:
+            self._in_flight.pop(callable_, None)
         return result
 
     def unawaited(self) -> list[StepCallable]:
@@ -213,12 +236,15 @@ class WorkflowStep:
 
     # -- sleeps and events --
 
-    async def sleep(self, name: str, duration: Any) -> None:
-        """Sleep durably: a number is milliseconds, a string like "10 seconds"."""
-        await self._execution.sleep(name, duration)
+    async def sleep(self, *args: Any, **kwargs: Any) -> None:
+        """`sleep(name, duration)`: a number is milliseconds, a string like "10 seconds".
+
+        Takes anything, as the SDK's `sleep(*args, **kwargs)`, which passes it all to JS."""
+        await self._execution.sleep_call(args, kwargs)
 
     async def sleep_until(self, name: str, timestamp: Any) -> None:
-        """Sleep until a datetime (naive = UTC) or epoch milliseconds."""
+        """Sleep until a datetime (naive = UTC) or epoch milliseconds; a str goes to JS as it
+        is, where it is a number of milliseconds or NaN (no sleep)."""
         await self._execution.sleep_until(name, timestamp)
 
     async def wait_for_event(
@@ -226,10 +252,6 @@ class WorkflowStep:
     ) -> Any:
         """Wait for an event of `event_type`; returns `{payload, timestamp, type}`."""
         return await self._execution.wait_for_event(name, event_type, timeout)
-
-    # JavaScript spellings, as the SDK's step wrapper passes unknown attributes through.
-    sleepUntil = sleep_until  # noqa: N815
-    waitForEvent = wait_for_event  # noqa: N815
 
 
 # A step function is defined anew on every replay of run(), but its code object is the same

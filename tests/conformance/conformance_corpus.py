@@ -78,6 +78,40 @@ class Case(WorkflowEntrypoint):
         implicit=False,
     ),
     Case(
+        "legacy_name_none_and_depends_errors",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do(None)
+        async def unnamed(ctx):
+            probe.ran("unnamed")
+            probe.seen("unnamed.ctx.step", ctx.step)
+            return 1
+
+        @step.do("no depends")
+        async def no_depends(value):
+            return value
+
+        @step.do("too many", depends=[unnamed, unnamed])
+        async def too_many(ctx, value):
+            return value
+
+        @step.do("not a step", depends=[len])
+        async def not_a_step(value):
+            return value
+
+        probe.seen("unnamed", await unnamed())
+        for label, fn in (("no_depends", no_depends), ("too_many", too_many),
+                          ("not_a_step", not_a_step)):
+            try:
+                await fn()
+            except Exception as exc:
+                probe.seen(label, exc)
+        return "done"
+""",
+        implicit=False,
+    ),
+    Case(
         "dag_concurrent",
         """
 class Case(WorkflowEntrypoint):
@@ -139,7 +173,6 @@ class Case(WorkflowEntrypoint):
 
         return await final()
 """,
-        xfail="audit 1: durable registers a step in flight before its deps resolve, so a runs once",
     ),
     Case(
         "gather_dependent_steps",
@@ -160,7 +193,23 @@ class Case(WorkflowEntrypoint):
         probe.seen("gathered", results)
         return results
 """,
-        xfail="audit 21: calling a() does not register it in flight in durable, so a runs twice",
+    ),
+    Case(
+        "retries_without_end_and_ctx_config",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do(config={"retries": {"limit": float("inf"), "delay": "1 second"}})
+        async def stubborn(ctx):
+            probe.ran("stubborn")
+            probe.seen("limit", ctx.config.retries.limit)
+            probe.seen("delay", ctx.config.retries.delay)
+            if ctx.attempt < 4:
+                raise ValueError("not yet")
+            return ctx.attempt
+
+        return await stubborn()
+""",
     ),
     Case(
         "non_retryable_error",
@@ -216,8 +265,80 @@ class Case(WorkflowEntrypoint):
             probe.seen("error.type", type(exc).__name__)
         return "done"
 """,
-        xfail="audit 4: production matches the class name, so a subclass is retried and run() "
-        "gets a JsException; durable stops at once with StepFailedError",
+        xfail="audit 30: after the retries, production's run() gets a JsException, durable's "
+        "a StepFailedError",
+    ),
+    Case(
+        "non_retryable_error_by_class_name",
+        """
+class Stop(NonRetryableError):
+    pass
+
+
+class NonRetryableError(Exception):  # the user's own class, with the marker's name
+    pass
+
+
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do(config={"retries": {"limit": 2, "delay": "1 second"}})
+        async def subclass():
+            probe.ran("subclass")
+            raise Stop("halt")
+
+        @step.do(config={"retries": {"limit": 2, "delay": "1 second"}})
+        async def same_name():
+            probe.ran("same_name")
+            raise NonRetryableError("halt")
+
+        from workers.workflows import NonRetryableError as Marker
+
+        for name, fn in (("subclass", subclass), ("same_name", same_name)):
+            try:
+                await fn()
+            except Exception as exc:
+                probe.seen(name + ".is_marker", isinstance(exc, Marker))
+                probe.seen(name + ".is_stop", isinstance(exc, Stop))
+        return "done"
+""",
+    ),
+    Case(
+        "multi_line_error_messages",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do(config={"retries": {"limit": 0, "delay": "1 second"}})
+        async def two_lines():
+            probe.ran("two_lines")
+            raise ValueError("first\\nsecond")
+
+        @step.do(config={"retries": {"limit": 0, "delay": "1 second"}})
+        async def typed_tail():
+            probe.ran("typed_tail")
+            raise RuntimeError("context\\nTypeError: tail")
+
+        @step.do(config={"retries": {"limit": 0, "delay": "1 second"}})
+        async def trailing_newline():
+            probe.ran("trailing_newline")
+            raise ValueError("boom\\n")
+
+        @step.do()
+        async def stop():
+            probe.ran("stop")
+            raise NonRetryableError("x\\ny: z")
+
+        try:
+            await two_lines()
+        except Exception as exc:
+            probe.seen("two_lines", isinstance(exc, (ValueError, TypeError)))
+        for name, fn in (("typed_tail", typed_tail), ("trailing_newline", trailing_newline),
+                         ("stop", stop)):
+            try:
+                await fn()
+            except Exception as exc:
+                probe.seen(name, exc)
+        return "done"
+""",
     ),
     Case(
         "integral_floats",
@@ -293,7 +414,6 @@ class Case(WorkflowEntrypoint):
         probe.seen("wait_for_event", hasattr(step, "wait_for_event"))
         return "done"
 """,
-        xfail="audit 3: production's step has no sleepUntil / waitForEvent attributes",
     ),
     Case(
         "sleep_then_step",

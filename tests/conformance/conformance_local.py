@@ -23,7 +23,8 @@ def write_project(
     config = root / "wrangler.toml"
     config.write_text(
         f'name = "conformance"\nmain = "src/worker.py"\ncompatibility_date = "{date}"\n'
-        'compatibility_flags = ["python_workers"]\n'
+        # The fake JS engine rethrows a NonRetryableError as it is: the preserving behaviour
+        'compatibility_flags = ["python_workers", "workflows_preserve_non_retryable_error_message"]\n'
         + (f"[vars]\n{var_lines}" if var_lines else "")
         + f'[[workflows]]\nname = "conformance"\nbinding = "CASE"\nclass_name = "{class_name}"\n'
     )

@@ -452,7 +452,7 @@ CODE_CASES = [
     CodeCase("step-never-returns", "hangs", "errored", ("WorkflowTimeoutError: Execution timed out after 300ms",)),
     CodeCase("run-never-awaits-a-step", "unawaited", "complete", ('"finished without the step"',), ('step "forgotten" was called but never awaited, so it did not run', 'Write "await forgotten()"'), code=0),
     CodeCase("duplicate-step-names-in-a-loop", "dupes", "complete", ("[0,1,2]",), code=0),
-    CodeCase("sleep-until-in-the-past", "past", "errored", ("ValueError: You can't sleep until a time in the past",)),
+    CodeCase("sleep-until-in-the-past", "past", "errored", ("Error: You can't sleep until a time in the past, time-traveler",)),
     CodeCase("event-type-with-invalid-characters", "bad-event-type", "errored", ("Invalid event type 'needs approval!'", "use 1-100 letters, digits, '-' or '_'")),
 ]  # fmt: skip
 

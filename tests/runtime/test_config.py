@@ -533,7 +533,7 @@ FLAGS = [
     (
         "preserve_non_retryable_error_message",
         "workflows_preserve_non_retryable_error_message",
-        "workflows_no_preserve_non_retryable_error_message",
+        "workflows_replace_non_retryable_error_message",
         datetime.date(2026, 5, 14),
     ),
 ]
