@@ -350,11 +350,15 @@ class Case(WorkflowEntrypoint):
         try:
             probe.seen("contains", "GREETING" in self.env)
         except Exception as exc:
-            probe.seen("contains", type(exc).__name__)
+            probe.seen("contains", exc)
+        try:
+            probe.seen("iterate", list(self.env))
+        except Exception as exc:
+            probe.seen("iterate", exc)
+        probe.seen("getattr default", getattr(self.env, "MISSING", None))
         return "done"
 """,
         env_vars={"GREETING": "hello"},
-        xfail="audit 2: production env has only attribute access; env['X'] raises TypeError",
     ),
     Case(
         "step_camel_case_attributes",
