@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from durable.runtime.engine.serialization import check_rpc
-from durable.runtime.errors import ValidationError
+from durable.runtime.errors import DurableError, ValidationError
 from durable.runtime.worker.jsdict import JsDict
 
 if TYPE_CHECKING:
@@ -110,6 +110,16 @@ class WorkflowBinding:
         row = await self._engine.get_row(self._workflow, instance_id)
         return WorkflowInstance(self._engine, self._workflow, row.id)
 
-    async def deleteBatch(self, ids: list[str]) -> None:  # noqa: N802 - camelCase only, as in the SDK
+    async def deleteBatch(self, ids: list[str]) -> JsDict:  # noqa: N802 - camelCase only, as in the SDK
+        """`{deleted: [{id}], errors: [{id, code, message}]}`, as workerd's binding answers."""
+        _rpc_args(ids)
+        deleted: list[JsDict] = []
+        errors: list[JsDict] = []
         for instance_id in dict.fromkeys(ids):
-            await self._engine.delete(self._workflow, instance_id)
+            try:
+                await self._engine.delete(self._workflow, instance_id)
+            except DurableError as exc:
+                errors.append(JsDict(id=instance_id, code=exc.code, message=exc.message))
+            else:
+                deleted.append(JsDict(id=instance_id))
+        return JsDict(deleted=deleted, errors=errors)
