@@ -377,7 +377,10 @@ def print_json(value: Any) -> None:
     """Exactly one JSON document on stdout."""
     import json
 
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    from durable.runtime.engine.serialization import json_safe
+
+    # never a bare NaN/Infinity (invalid JSON): null, as JSON.stringify writes them
+    typer.echo(json.dumps(json_safe(value), indent=2, ensure_ascii=False, allow_nan=False))
 
 
 def say(message: str) -> None:

@@ -127,8 +127,10 @@ def relative(value: str | None, now: datetime) -> str:
 
 def json_text(value: Any, limit: int | None = None) -> str:
     """JSON-encoded like JSON.stringify, cut after `limit` characters."""
+    from durable.runtime.engine.serialization import json_safe
+
     try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(json_safe(value), ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):
         text = str(value)
     if limit is not None and len(text) > limit:

@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from durable.runtime.engine.serialization import json_safe
 from durable.runtime.errors import DurableError, PayloadTooLargeError, ValidationError
 from durable.runtime.errors import HttpError as HttpError
 
@@ -168,8 +169,10 @@ class EnvelopeResponse(Response):
     def __init__(
         self, payload: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
     ) -> None:
-        # allow_nan stays on (unlike starlette's JSONResponse), as before the move to starlette.
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # NaN and the infinities are written as null, as production's JSON.stringify writes them
+        body = json.dumps(
+            json_safe(payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode("utf-8")
         super().__init__(body, status_code, {"cache-control": "no-store", **(headers or {})})
 
 

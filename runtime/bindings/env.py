@@ -15,16 +15,23 @@ if TYPE_CHECKING:
 
 
 class Env:
-    """Attribute (and item) access to bindings and vars, like the SDK's `_EnvWrapper`."""
+    """Attribute access to bindings and vars, like the SDK's `_EnvWrapper`.
+
+    `_EnvWrapper` has only `__getattr__` (workers/rpc.py), so `env["X"]`, `"X" in env` and
+    iterating refuse with the TypeErrors Python raises for it; use `getattr(env, "X", None)`.
+    """
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
 
     def __getitem__(self, name: str) -> Any:
-        return self.__dict__[name]
+        raise TypeError("'_EnvWrapper' object is not subscriptable")
 
     def __contains__(self, name: object) -> bool:
-        return name in self.__dict__
+        raise TypeError("argument of type '_EnvWrapper' is not iterable")
+
+    def __iter__(self) -> Any:
+        raise TypeError("'_EnvWrapper' object is not iterable")
 
     def __repr__(self) -> str:
         return f"<Env {', '.join(sorted(self.__dict__))}>"

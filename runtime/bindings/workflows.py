@@ -10,11 +10,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from durable.runtime.errors import ValidationError
+from durable.runtime.engine.serialization import check_rpc
+from durable.runtime.errors import DurableError, ValidationError
 from durable.runtime.worker.jsdict import JsDict
 
 if TYPE_CHECKING:
     from durable.runtime.engine.scheduler import Engine
+
+
+def _rpc_args(*args: Any, **kwargs: Any) -> None:
+    """Refuse what the SDK's `_convert_args` (python_to_rpc) refuses, before anything runs."""
+    for value in (*args, *kwargs.values()):
+        check_rpc(value)
 
 
 def _options(options: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +69,7 @@ class WorkflowInstance:
         await self._engine.delete(self._workflow, self.id)
 
     async def send_event(self, event: Any = None, **kwargs: Any) -> None:
+        _rpc_args(event, **kwargs)
         event = {**(event or {}), **kwargs}
         if "type" not in event:
             raise ValidationError('send_event needs {"type": ..., "payload": ...}')
@@ -81,6 +89,7 @@ class WorkflowBinding:
         return f"<Workflow binding {self._workflow}>"
 
     async def create(self, options: Any = None, **kwargs: Any) -> WorkflowInstance:
+        _rpc_args(options, **kwargs)
         opts = _options(options, kwargs)
         row = await self._engine.create(
             self._workflow, opts.get("id"), opts.get("params"), trigger="binding"
@@ -88,6 +97,7 @@ class WorkflowBinding:
         return WorkflowInstance(self._engine, self._workflow, row.id)
 
     async def create_batch(self, batch: list[Any]) -> list[WorkflowInstance]:
+        _rpc_args(batch)
         if not isinstance(batch, list):
             raise TypeError("create_batch() takes a list of option dicts")
         items = [(o.get("id"), o.get("params")) for o in (_options(b, {}) for b in batch)]
@@ -100,6 +110,16 @@ class WorkflowBinding:
         row = await self._engine.get_row(self._workflow, instance_id)
         return WorkflowInstance(self._engine, self._workflow, row.id)
 
-    async def deleteBatch(self, ids: list[str]) -> None:  # noqa: N802 - camelCase only, as in the SDK
+    async def deleteBatch(self, ids: list[str]) -> JsDict:  # noqa: N802 - camelCase only, as in the SDK
+        """`{deleted: [{id}], errors: [{id, code, message}]}`, as workerd's binding answers."""
+        _rpc_args(ids)
+        deleted: list[JsDict] = []
+        errors: list[JsDict] = []
         for instance_id in dict.fromkeys(ids):
-            await self._engine.delete(self._workflow, instance_id)
+            try:
+                await self._engine.delete(self._workflow, instance_id)
+            except DurableError as exc:
+                errors.append(JsDict(id=instance_id, code=exc.code, message=exc.message))
+            else:
+                deleted.append(JsDict(id=instance_id))
+        return JsDict(deleted=deleted, errors=errors)

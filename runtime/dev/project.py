@@ -7,7 +7,7 @@ test harness) builds its runtime here, so they cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from durable.runtime.bindings.env import Env, build_env
@@ -19,6 +19,7 @@ from durable.runtime.engine.state import Limits, WorkflowDefinition
 from durable.runtime.engine.store import STORE_FILENAME, Store
 from durable.runtime.worker.globals import set_current_env
 from durable.runtime.worker.loader import LoadedCode, load_code
+from durable.runtime.worker.timezone import enter_utc, leave_utc
 
 
 def store_path(persist_dir: Path) -> Path:
@@ -52,10 +53,16 @@ class Runtime:
     store: Store
     engine: Engine
     env: Env
+    holds_utc: bool = field(default=False, repr=False)  # user code's zone is UTC until close
 
     async def close(self, grace: float = 0.0) -> None:
-        await self.engine.stop(grace)
-        await self.store.close()
+        try:
+            await self.engine.stop(grace)
+            await self.store.close()
+        finally:
+            if self.holds_utc:
+                self.holds_utc = False
+                leave_utc()
 
 
 async def open_runtime(
@@ -77,7 +84,29 @@ async def open_runtime(
     `(store, definitions, limits=..., clock=...)`; the test harness passes its Engine subclass
     (its hooks: trace and step mocks) here. `before_start` gets the store before the engine
     reads it (`durable dev` applies recorded writes there, before anything resumes).
+
+    User code's local time zone is UTC from here until `Runtime.close()` (worker/timezone.py).
     """
+    enter_utc()
+    try:
+        return await _open_runtime(
+            config, persist_dir, limits, resume, load_user_code, code, engine_factory, clock
+        )
+    except BaseException:
+        leave_utc()
+        raise
+
+
+async def _open_runtime(
+    config: ProjectConfig,
+    persist_dir: Path | None,
+    limits: Limits | None,
+    resume: bool,
+    load_user_code: bool,
+    code: LoadedCode | None,
+    engine_factory: Callable[..., Engine],
+    clock: Clock | None,
+) -> Runtime:
     if code is None and load_user_code:
         code = load_code(config)
     store = await Store.open(store_path(persist_dir or persist_dir_for(config)))
@@ -101,4 +130,4 @@ async def open_runtime(
     except BaseException:
         await store.close()
         raise
-    return Runtime(config, code, store, engine, env)
+    return Runtime(config, code, store, engine, env, holds_utc=True)

@@ -46,6 +46,7 @@ from durable.runtime.engine.state import Limits
 from durable.runtime.engine.store import Store
 from durable.runtime.errors import DurableError
 from durable.runtime.worker.loader import LoadedCode, load_code
+from durable.runtime.worker.timezone import enter_utc
 
 from .discovery import FileLock, acquire_engine_lock
 from .project import Runtime, open_runtime
@@ -331,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ctrl-fd", type=int, required=True)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    enter_utc()  # user code's local time zone is UTC, as in workerd, for this process's life
     ctrl = socket.socket(fileno=args.ctrl_fd)
     # The listening socket comes first, as one byte carrying it (SCM_RIGHTS): the supervisor
     # starts workers before it has bound the port. Nothing means the supervisor gave up.

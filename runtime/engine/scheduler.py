@@ -179,13 +179,14 @@ class Engine:
         return row
 
     async def status(self, workflow: str, instance_id: str) -> JsDict:
+        """`{status, error, output}`: both keys always there, None until set (wrangler's engine
+        answers `output: null` while running)."""
         row = await self.get_row(workflow, instance_id)
-        result = JsDict(status=row.status)
-        if row.error is not None:
-            result["error"] = decode(row.error)
-        if row.status == "complete":
-            result["output"] = decode(row.output)
-        return result
+        return JsDict(
+            status=row.status,
+            error=decode(row.error) if row.error is not None else None,
+            output=decode(row.output) if row.status == "complete" else None,
+        )
 
     # -- creating --
 

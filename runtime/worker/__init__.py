@@ -8,6 +8,7 @@ Modules:
     jsdict        `JsDict`: how a JS object looks to Python
     blob          `Blob`, `File`, `FormData`: production's classes, in plain Python
     globals       what `workers.env` / `workers.wait_until` serve: the loaded Worker's env
+    timezone      user code's local time zone is UTC while it may run, as in workerd
     loader        imports the Worker's `main` module with the `workers` shim first on the path
     unavailable   the error the shim's `js`/`pyodide` raise for what exists only in production
     _shim/        the `workers` package itself, importable by user code, and the `js` and

@@ -9,6 +9,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_support import one_line_error
@@ -487,3 +488,29 @@ def test_list_never_wraps_an_instance_id_in_a_narrow_terminal(run, instances):
     result = run("workflows", "instances", "list", "my-workflow", env={"COLUMNS": "60"})
     assert result.exit_code == 0, result.output
     assert any(f"│ {long_id} │" in line for line in result.stdout.splitlines()), result.stdout
+
+
+def test_json_output_never_has_a_bare_nan(run, cli_project):
+    def strict(text: str) -> Any:
+        def refuse(constant: str) -> Any:
+            raise AssertionError(f"bare {constant} in: {text}")
+
+        return json.loads(text, parse_constant=refuse)
+
+    # a + b is NaN: production's JSON.stringify writes it as null
+    triggered = run(
+        "workflows",
+        "trigger",
+        "my-workflow",
+        '{"a": NaN, "b": 1}',
+        "--id",
+        "nan",
+        "--wait",
+        "--json",
+    )
+    assert strict(triggered.stdout)["output"] == {"total": None}
+    described = strict(
+        run("workflows", "instances", "describe", "my-workflow", "nan", "--json").stdout
+    )
+    assert described["params"] == {"a": None, "b": 1}
+    assert described["steps"][0]["output"] == {"sum": None}

@@ -6,7 +6,8 @@ It models what the SDK's workflow and binding code relies on, with Pyodide's con
   tuple become Array, dict becomes Map (or what `dict_converter` makes of its entries), set becomes
   Set, bytes-like becomes Uint8Array, anything else goes to `default_converter` (or a PyProxy).
 * JS -> Python at a call boundary: primitives convert, and a JS number with no fractional part
-  becomes an int (so 5.0 arrives as 5, -0.0 as 0); objects stay proxies.
+  becomes an int if it is a safe integer
+  (so 5.0 arrives as 5, -0.0 as 0, 2.0**60 stays a float); objects stay proxies.
 * `JsProxy.to_py`: Array -> list, plain Object and Map -> dict, Set -> set, Uint8Array ->
   memoryview (Pyodide copies buffers into a memoryview), anything else to `default_converter`.
 * Crossing RPC (a step result stored by the engine, a workflow output) is a structured clone:
@@ -179,8 +180,11 @@ def _is_integral_number(value: Any) -> bool:
 
 
 def boundary(value: Any) -> Any:
-    """What Python receives for a JS value: primitives convert, objects stay proxies."""
-    if _is_integral_number(value) and float(value).is_integer():
+    """What Python receives for a JS value: primitives convert, objects stay proxies.
+
+    A number that `Number.isSafeInteger` accepts becomes an int (pyodide src/core/js2python.js).
+    """
+    if _is_integral_number(value) and float(value).is_integer() and abs(value) <= 2**53 - 1:
         return int(value)
     return value
 

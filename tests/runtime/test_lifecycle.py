@@ -83,7 +83,7 @@ async def test_pause_waits_for_the_step_boundary_then_resume(project, runtime_fa
     assert [(s.name, s.status) for s in steps] == [("first", "complete")]
     await instance.resume()
     await runtime.engine.wait_for("my-workflow", instance.id, WAIT, timeout=5)
-    assert await instance.status() == {"status": "complete", "output": 3}
+    assert await instance.status() == {"status": "complete", "error": None, "output": 3}
 
 
 async def test_pause_a_waiting_instance_shifts_its_timer(project, runtime_factory):

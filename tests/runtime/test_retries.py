@@ -192,6 +192,7 @@ async def test_uncaught_error_in_run_ends_errored(project, runtime_factory):
     assert status == {
         "status": "errored",
         "error": {"name": "RuntimeError", "message": "outside any step"},
+        "output": None,
     }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
+import pytest
+
 WAIT = ("complete", "errored", "terminated")
 
 
@@ -341,3 +343,39 @@ async def test_event_datetime_roundtrip_in_step(project, runtime_factory):
         "iso": "2026-01-02T03:04:05.678000",
     }
     assert datetime  # imported for the reader: the value is a real datetime inside run()
+
+
+async def test_status_shape_and_delete_batch_result(project, runtime_factory):
+    config = project(
+        """
+        from workers import WorkflowEntrypoint
+
+        class MyWorkflow(WorkflowEntrypoint):
+            async def run(self, event, step):
+                if event.payload.get("fail"):
+                    raise ValueError("nope")
+                await step.wait_for_event("approval", "approve", timeout="1 hour")
+                return "done"
+        """
+    )
+    runtime = await runtime_factory(config)
+    binding = runtime.env.MY_WORKFLOW
+    waiting = await binding.create({"id": "w", "params": {}})
+    await runtime.engine.wait_for("my-workflow", "w", ("waiting",), timeout=5)
+    status = await waiting.status()
+    # wrangler's engine: output null while running, error unset (None in Python)
+    assert status == {"status": "waiting", "error": None, "output": None}
+    assert status.output is None and status.error is None
+    failing = await binding.create({"id": "f", "params": {"fail": True}})
+    await runtime.engine.wait_for("my-workflow", "f", WAIT, timeout=5)
+    status = await failing.status()
+    assert status["status"] == "errored" and status["output"] is None
+    assert status.error.name == "ValueError" and "nope" in status.error.message
+
+    result = await binding.deleteBatch(["f", "missing", "f"])
+    assert [d.id for d in result.deleted] == ["f"]
+    assert [(e.id, type(e.code), bool(e.message)) for e in result.errors] == [
+        ("missing", int, True)
+    ]
+    with pytest.raises(TypeError, match=r"^<class 'tuple'> cannot be sent over RPC\.$"):
+        await binding.deleteBatch(("w",))

@@ -254,8 +254,8 @@ async def test_mock_event_before_and_after_creation(open_project: OpenProject) -
     async with introspect_workflow_instance(binding, "bad") as bad:
         with pytest.raises(Exception, match="Invalid event type"):
             await bad.modify(lambda m: m.mock_event("-bad", None))
-        with pytest.raises(TypeError, match="bytes"):
-            await bad.modify(lambda m: m.mock_event("approved", b"raw"))
+        with pytest.raises(TypeError, match="bytearray"):
+            await bad.modify(lambda m: m.mock_event("approved", bytearray(b"raw")))
 
 
 async def test_force_event_timeout_even_with_the_event_buffered(
