@@ -90,7 +90,15 @@ async def open_runtime(
     enter_utc()
     try:
         return await _open_runtime(
-            config, persist_dir, limits, resume, load_user_code, code, engine_factory, clock
+            config,
+            persist_dir,
+            limits,
+            resume,
+            load_user_code,
+            code,
+            engine_factory,
+            clock,
+            before_start,
         )
     except BaseException:
         leave_utc()
@@ -106,6 +114,7 @@ async def _open_runtime(
     code: LoadedCode | None,
     engine_factory: Callable[..., Engine],
     clock: Clock | None,
+    before_start: Callable[[Store], Awaitable[None]] | None,
 ) -> Runtime:
     if code is None and load_user_code:
         code = load_code(config)

@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,7 @@ def zoned_env(zone: str) -> dict[str, str]:
     return {**os.environ, "TZ": zone, "NO_COLOR": "1"}
 
 
-def assert_utc(info: dict[str, object]) -> None:
+def assert_utc(info: dict[str, Any]) -> None:
     assert info["loaded_offset"] == 0, info
     assert info["offset"] == 0, info
     assert info["name"] == "UTC", info
@@ -123,7 +124,7 @@ def test_durable_env_runs_user_code_in_utc(zone: str, project, tmp_path: Path) -
     assert result["after"] == result["host"]  # the test's process gets its zone back
 
 
-def trigger_wait(root: Path, zone: str, seconds: int) -> dict[str, object]:
+def trigger_wait(root: Path, zone: str, seconds: int) -> dict[str, Any]:
     done = subprocess.run(
         [
             *durable_command(),
