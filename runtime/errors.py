@@ -273,6 +273,9 @@ class HttpStatusError(OSError):
 class JsException(Exception):  # noqa: N818 - production's name (pyodide.ffi.JsException)
     """A JavaScript error; `name` and `message` as in production."""
 
+    # Tracebacks and `type(e).__module__` read as in production, where user code imports it.
+    __module__ = "pyodide.ffi"
+
     def __init__(self, message: str = "", name: str = "Error") -> None:
         super().__init__(f"{name}: {message}" if message else name)
         self.name = name
