@@ -24,6 +24,8 @@ The hierarchy, drawn as httpx draws its own:
     └── WorkflowFatalError       the instance cannot go on (step limit, unserialisable output)
     NonRetryableError            user code raises it in a step: fail now, no retries
     StepFailedError              a failed step's error as `run()` sees it (type not kept)
+    JsException                  a binding's failure, as `pyodide.ffi` raises it in production
+                                 (`name` and `message` as the JS error has them)
 
     IntrospectionError           durable.testing's introspection API used against its rules
     AssertionError               (durable.testing: failures a test reports)
@@ -232,6 +234,19 @@ class StepFailedError(Exception):
 
 
 # --- durable.testing ---------------------------------------------------------------------------
+
+
+class JsException(Exception):
+    """A JavaScript error (what `pyodide.ffi.JsException` is): `name` and `message` as in production.
+
+    Bindings raise it with production's text, e.g. `JsException("Key name cannot be empty.",
+    "TypeError")` is `TypeError: Key name cannot be empty.`.
+    """
+
+    def __init__(self, message: str = "", name: str = "Error") -> None:
+        super().__init__(f"{name}: {message}" if message else name)
+        self.name = name
+        self.message = message
 
 
 class IntrospectionError(Exception):

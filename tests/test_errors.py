@@ -94,10 +94,11 @@ def test_the_docstring_draws_every_class_with_its_real_parent() -> None:
         ("durable.testing", "IntrospectionError"),
         ("durable.testing", "StepFailedError"),
         ("workers.workflows", "NonRetryableError"),
+        ("pyodide.ffi", "JsException"),
     ],
 )
 def test_old_homes_re_export_the_same_class(module: str, name: str) -> None:
-    if module.startswith("workers"):
+    if module.startswith(("workers", "pyodide")):
         from durable.runtime.worker.loader import ensure_shim_on_path
 
         ensure_shim_on_path()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from durable.runtime.errors import JsException
 from durable.runtime.worker.unavailable import not_available
 
 __all__ = [
@@ -25,15 +26,6 @@ __all__ = [
 
 class JsProxy:
     """The type of JS objects seen from Python; there are none on CPython."""
-
-
-class JsException(Exception):
-    """A JavaScript error; `name` and `message` as in production."""
-
-    def __init__(self, message: str = "", name: str = "Error") -> None:
-        super().__init__(f"{name}: {message}" if message else name)
-        self.name = name
-        self.message = message
 
 
 def to_js(
