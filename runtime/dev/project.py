@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from durable.runtime.bindings.env import Env, build_env
+from durable.runtime.bindings.miniflare import state_root
 from durable.runtime.config import DEFAULT_PERSIST_DIRNAME as DEFAULT_PERSIST_DIRNAME
 from durable.runtime.config import ProjectConfig, persist_dir_for
 from durable.runtime.engine.clock import Clock, WallClock
@@ -56,6 +57,8 @@ class Runtime:
     async def close(self, grace: float = 0.0) -> None:
         await self.engine.stop(grace)
         await self.store.close()
+        for ns in self.config.kv_namespaces:
+            getattr(self.env, ns.binding).close()
 
 
 async def open_runtime(
@@ -68,24 +71,29 @@ async def open_runtime(
     code: LoadedCode | None = None,
     engine_factory: Callable[..., Engine] = Engine,
     clock: Clock | None = None,
+    wrangler_state_dir: Path | None = None,
 ) -> Runtime:
     """Load the user's code (unless given), open the store and start the engine.
 
     The engine reads time from `clock`: the wall clock unless told otherwise (the test harness
     gives its virtual clock). `engine_factory` builds the engine from
     `(store, definitions, limits=..., clock=...)`; the test harness passes its Engine subclass
-    (its hooks: trace and step mocks) here.
+    (its hooks: trace and step mocks) here. KV data lives in wrangler's own local state,
+    `wrangler_state_dir` (default `.wrangler/state` next to the config).
     """
     if code is None and load_user_code:
         code = load_code(config)
     store = await Store.open(store_path(persist_dir or persist_dir_for(config)))
-    engine = engine_factory(
-        store,
-        definitions_for(config, code),
-        limits=limits,
-        clock=clock if clock is not None else WallClock(),
+    clock = clock if clock is not None else WallClock()
+    engine = engine_factory(store, definitions_for(config, code), limits=limits, clock=clock)
+    env = build_env(
+        engine,
+        config.vars,
+        {wf.binding: wf.name for wf in config.workflows},
+        kv_namespaces=config.kv_namespaces,
+        state_dir=wrangler_state_dir or state_root(config.root),
+        now_ms=clock.now_ms,
     )
-    env = build_env(engine, config.vars, {wf.binding: wf.name for wf in config.workflows})
     engine.env = env
     set_current_env(env)  # `workers.env`, as production's module-level env
     try:
