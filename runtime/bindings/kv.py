@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS _mf_entries (
 );
 CREATE INDEX IF NOT EXISTS _mf_entries_expiration_idx ON _mf_entries(expiration);
 """
-TABLES = {"_mf_entries": ("key", "blob_id", "expiration", "metadata")}
+TABLES: dict[str, tuple[str, ...]] = {"_mf_entries": ("key", "blob_id", "expiration", "metadata")}
 
 
 def wall_ms() -> int:
@@ -290,8 +290,8 @@ class KVNamespace:
 
     @staticmethod
     def _check_key(key: Any, method: str) -> str:
-        if not isinstance(key, str):
-            key = "null" if key is None else str(key)
+        key = key if isinstance(key, str) else "null" if key is None else str(key)
+        assert isinstance(key, str)
         if key == "":
             raise JsException("Key name cannot be empty.", "TypeError")
         if key in (".", ".."):
