@@ -226,8 +226,14 @@ def _store_global(ctx: Any, param: Any, value: Any) -> Any:
 # The command groups that manage workflows take every global option; other top-level commands
 # (`dev`, `init`) only those that mean something to them and that they do not declare. They are
 # built when first named (see DurableGroup.get_command): module that defines each group's `app`.
-MANAGEMENT_GROUPS = {"workflows": "durable.cli.workflows", "instances": "durable.cli.instances"}
+MANAGEMENT_GROUPS = {
+    "workflows": "durable.cli.workflows",
+    "instances": "durable.cli.instances",
+    "kv": "durable.cli.kv",
+}
 _GENERAL_FIELDS = ("cwd", "verbose")
+# `kv` works on wrangler's local files: no server, so no --port, --persist-to or --remote.
+_GROUP_FIELDS = {"kv": ("config", "env", "cwd", "verbose")}
 
 
 def _copy_global_options(root: Any, command: Any, wanted: tuple[str, ...] = _GLOBAL_FIELDS) -> None:
@@ -307,7 +313,9 @@ class DurableGroup(TyperGroup):
         from . import coercion
 
         if command is not self:
-            wanted = _GLOBAL_FIELDS if name in MANAGEMENT_GROUPS else _GENERAL_FIELDS
+            wanted = _GROUP_FIELDS.get(
+                name, _GLOBAL_FIELDS if name in MANAGEMENT_GROUPS else _GENERAL_FIELDS
+            )
             _copy_global_options(self, command, wanted)
         coercion.install(command)
 

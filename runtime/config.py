@@ -37,6 +37,7 @@ from .errors import ConfigError, WorkflowNotFoundError
 __all__ = [
     "CONFIG_FILE_NAMES",
     "DEFAULT_STEP_LIMIT",
+    "KVNamespaceConfig",
     "PRODUCTION_MAX_STEPS",
     "ProjectConfig",
     "WorkflowConfig",
@@ -74,6 +75,7 @@ _TOP_LEVEL_ONLY_FIELDS = frozenset(
     "$schema env legacy_env send_metrics keep_vars dev site pages_build_output_dir "
     "wasm_modules text_blobs data_blobs".split()
 )
+_KV_FIELDS = frozenset("binding id preview_id remote experimental_remote".split())
 _WORKFLOW_FIELDS = frozenset(
     "name binding class_name script_name limits schedules remote experimental_remote".split()
 )
@@ -92,6 +94,20 @@ class WorkflowConfig:
 
 
 @dataclass(frozen=True)
+class KVNamespaceConfig:
+    """One `[[kv_namespaces]]` entry. Locally the namespace is named by `id`, else `binding`."""
+
+    binding: str
+    id: str | None = None
+    preview_id: str | None = None
+
+    @property
+    def local_id(self) -> str:
+        """The name wrangler gives the namespace's local state (Miniflare's object name)."""
+        return self.id if self.id is not None else self.binding
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
     """The effective configuration for one environment (or the top level)."""
 
@@ -106,6 +122,7 @@ class ProjectConfig:
     env_name: str | None
     warnings: tuple[str, ...] = ()
     secret_names: frozenset[str] = field(default_factory=frozenset)
+    kv_namespaces: tuple[KVNamespaceConfig, ...] = ()
 
     def workflow(self, name: str) -> WorkflowConfig:
         for wf in self.workflows:
@@ -298,6 +315,7 @@ class _Section:
     compatibility_flags: tuple[str, ...] = ()
     workflows: tuple[WorkflowConfig, ...] = ()
     vars: dict[str, object] = field(default_factory=dict)
+    kv_namespaces: tuple[KVNamespaceConfig, ...] = ()
 
 
 def config_from_dict(
@@ -327,7 +345,7 @@ def config_from_dict(
             prefix = f"env.{env}"
             if isinstance(raw_env, dict):
                 diag.unexpected(raw_env, _ENV_FIELDS, prefix)
-                for key in ("workflows", "vars"):
+                for key in ("workflows", "vars", "kv_namespaces"):
                     if key in raw and key not in raw_env:
                         diag.warnings.append(
                             f'"{key}" exists at the top level, but not on "{prefix}".\n'
@@ -424,6 +442,7 @@ def config_from_dict(
         env_name=env_name,
         warnings=tuple(diag.warnings),
         secret_names=frozenset(secrets),
+        kv_namespaces=section.kv_namespaces,
     )
 
 
@@ -500,7 +519,61 @@ def _validate_section(
                 f"{prefix}workflows",
                 f'The field "{prefix}workflows" should be an array but got {_js(entries)}.',
             )
+    if "kv_namespaces" in raw:
+        entries = raw["kv_namespaces"]
+        if isinstance(entries, list):
+            kv = [
+                _validate_kv(entry, f"{prefix}kv_namespaces[{i}]", prefix, diag)
+                for i, entry in enumerate(entries)
+            ]
+            section.kv_namespaces = tuple(ns for ns in kv if ns is not None)
+        else:
+            diag.error(
+                f"{prefix}kv_namespaces",
+                f'The field "{prefix}kv_namespaces" should be an array but got {_js(entries)}.',
+            )
     return section
+
+
+def _validate_kv(
+    entry: object, where: str, prefix: str, diag: _Diagnostics
+) -> KVNamespaceConfig | None:
+    """wrangler's `validateKVBinding`; `id` may be absent (wrangler then names it by binding)."""
+    if not isinstance(entry, dict):
+        diag.error(
+            where, f'"{prefix}kv_namespaces" bindings should be objects, but got {_js(entry)}'
+        )
+        return None
+    diag.unexpected(entry, _KV_FIELDS, where)
+    errors_before = len(diag.errors)
+    binding = entry.get("binding")
+    if not isinstance(binding, str):
+        diag.error(
+            f"{where}.binding",
+            f'"{where}" bindings should have a string "binding" field but got {_js(entry)}.',
+        )
+    elif not binding.isidentifier() or keyword.iskeyword(binding):
+        diag.error(
+            f"{where}.binding",
+            f'"{where}" bindings "binding" field must be a valid Python identifier (user '
+            f"code reads it as env.<binding>) but got {_js(binding)}.",
+        )
+    for key in ("id", "preview_id"):
+        value = entry.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            diag.error(
+                f"{where}.{key}",
+                f'"{where}" bindings should, optionally, have a string "{key}" field but got '
+                f"{_js(entry)}.",
+            )
+    if len(diag.errors) > errors_before or not isinstance(binding, str):
+        return None
+    ns_id, preview = entry.get("id"), entry.get("preview_id")
+    return KVNamespaceConfig(
+        binding=binding,
+        id=ns_id if isinstance(ns_id, str) else None,
+        preview_id=preview if isinstance(preview, str) else None,
+    )
 
 
 def _validate_workflow(
@@ -659,6 +732,20 @@ def _check_unique_bindings(section: _Section, prefix: str, diag: _Diagnostics) -
     for binding in sorted(set(bindings) & set(section.vars)):
         diag.error(
             f"{prefix}vars", f"{binding} assigned to Environment Variable and Workflow bindings."
+        )
+    kv = [ns.binding for ns in section.kv_namespaces]
+    for binding in sorted({b for b in kv if kv.count(b) > 1}):
+        diag.error(
+            f"{prefix}kv_namespaces", f"{binding} assigned to multiple KV Namespace bindings."
+        )
+    for binding in sorted(set(kv) & set(bindings)):
+        diag.error(
+            f"{prefix}kv_namespaces", f"{binding} assigned to KV Namespace and Workflow bindings."
+        )
+    for binding in sorted(set(kv) & set(section.vars)):
+        diag.error(
+            f"{prefix}vars",
+            f"{binding} assigned to Environment Variable and KV Namespace bindings.",
         )
 
 

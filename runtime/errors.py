@@ -31,7 +31,8 @@ The hierarchy, drawn as httpx draws its own:
     └── UnexpectedStatusError    `wait_for_status` saw the instance finish otherwise
 
     JsException                  a JavaScript error, as production's `pyodide.ffi` presents it
-                                 (`name` and `message`); re-exported by the `pyodide.ffi` shim
+                                 (`name` and `message`): what bindings raise with production's
+                                 text; re-exported by the `pyodide.ffi` shim
 
     ImportError                  (the standard library's)
     └── UnavailableOnCPythonError    a `js`/`pyodide` name that exists only in the Workers runtime

@@ -6,11 +6,15 @@ module of this package. `build_env` is the one place that turns a config into an
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .kv import KVNamespace, KVNamespaceState, wall_ms
 from .workflows import WorkflowBinding
 
 if TYPE_CHECKING:
+    from durable.runtime.config import KVNamespaceConfig
     from durable.runtime.engine.scheduler import Engine
 
 
@@ -41,9 +45,26 @@ class Env:
         def __getattr__(self, name: str) -> Any: ...
 
 
-def build_env(engine: Engine, vars: dict[str, Any], bindings: dict[str, str]) -> Env:
-    """`bindings` maps binding name (MY_WORKFLOW) to workflow name."""
+def build_env(
+    engine: Engine,
+    vars: dict[str, Any],
+    bindings: dict[str, str],
+    *,
+    kv_namespaces: Iterable[KVNamespaceConfig] = (),
+    state_dir: Path | None = None,
+    now_ms: Callable[[], int] = wall_ms,
+) -> Env:
+    """`bindings` maps binding name (MY_WORKFLOW) to workflow name.
+
+    KV namespaces keep their data in wrangler's local state under `state_dir` (`.wrangler/state`
+    next to the config, see `miniflare.py`); `now_ms` is the time expirations are judged by.
+    """
     values: dict[str, Any] = dict(vars)
     for binding, workflow in bindings.items():
         values[binding] = WorkflowBinding(engine, workflow)
+    for ns in kv_namespaces:
+        if state_dir is None:
+            raise ValueError("KV namespaces need the folder of wrangler's local state")
+        state = KVNamespaceState(state_dir, ns.local_id, now_ms)
+        values[ns.binding] = KVNamespace(state, ns.binding)
     return Env(values)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from durable.runtime.bindings.env import Env, build_env
+from durable.runtime.bindings.miniflare import state_root
 from durable.runtime.config import DEFAULT_PERSIST_DIRNAME as DEFAULT_PERSIST_DIRNAME
 from durable.runtime.config import ProjectConfig, persist_dir_for
 from durable.runtime.engine.clock import Clock, WallClock
@@ -59,6 +60,8 @@ class Runtime:
         try:
             await self.engine.stop(grace)
             await self.store.close()
+            for ns in self.config.kv_namespaces:
+                getattr(self.env, ns.binding).close()
         finally:
             if self.holds_utc:
                 self.holds_utc = False
@@ -76,6 +79,7 @@ async def open_runtime(
     engine_factory: Callable[..., Engine] = Engine,
     clock: Clock | None = None,
     before_start: Callable[[Store], Awaitable[None]] | None = None,
+    wrangler_state_dir: Path | None = None,
 ) -> Runtime:
     """Load the user's code (unless given), open the store and start the engine.
 
@@ -83,7 +87,9 @@ async def open_runtime(
     gives its virtual clock). `engine_factory` builds the engine from
     `(store, definitions, limits=..., clock=...)`; the test harness passes its Engine subclass
     (its hooks: trace and step mocks) here. `before_start` gets the store before the engine
-    reads it (`durable dev` applies recorded writes there, before anything resumes).
+    reads it (`durable dev` applies recorded writes there, before anything resumes). KV data
+    lives in wrangler's own local state, `wrangler_state_dir` (default `.wrangler/state` next to
+    the config).
 
     User code's local time zone is UTC from here until `Runtime.close()` (worker/timezone.py).
     """
@@ -99,6 +105,7 @@ async def open_runtime(
             engine_factory,
             clock,
             before_start,
+            wrangler_state_dir,
         )
     except BaseException:
         leave_utc()
@@ -115,6 +122,7 @@ async def _open_runtime(
     engine_factory: Callable[..., Engine],
     clock: Clock | None,
     before_start: Callable[[Store], Awaitable[None]] | None,
+    wrangler_state_dir: Path | None,
 ) -> Runtime:
     if code is None and load_user_code:
         code = load_code(config)
@@ -125,13 +133,16 @@ async def _open_runtime(
         except BaseException:
             await store.close()
             raise
-    engine = engine_factory(
-        store,
-        definitions_for(config, code),
-        limits=limits,
-        clock=clock if clock is not None else WallClock(),
+    clock = clock if clock is not None else WallClock()
+    engine = engine_factory(store, definitions_for(config, code), limits=limits, clock=clock)
+    env = build_env(
+        engine,
+        config.vars,
+        {wf.binding: wf.name for wf in config.workflows},
+        kv_namespaces=config.kv_namespaces,
+        state_dir=wrangler_state_dir or state_root(config.root),
+        now_ms=clock.now_ms,
     )
-    env = build_env(engine, config.vars, {wf.binding: wf.name for wf in config.workflows})
     engine.env = env
     set_current_env(env)  # `workers.env`, as production's module-level env
     try:

@@ -100,6 +100,8 @@ def bindings_table(config: ProjectConfig) -> list[str]:
         if wf.script_name is not None and wf.script_name != config.name:
             value += f" (defined in {wf.script_name})"
         rows.append((f"env.{wf.binding} ({value})", "Workflow", "local"))
+    for ns in config.kv_namespaces:
+        rows.append((f"env.{ns.binding} ({ns.local_id})", "KV Namespace", "local"))
     for name, var in config.vars.items():
         shown = '"(hidden)"' if name in config.secret_names else json.dumps(var)
         if len(shown) > 60:

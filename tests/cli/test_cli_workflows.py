@@ -96,7 +96,9 @@ def test_every_group_and_command_is_listed():
         ("init",),
         ("workflows",),
         ("instances",),
+        ("kv",),
     }
+    assert {p[-1] for p in paths if p[:-1] == ("kv", "key")} == {"put", "get", "list", "delete"}
 
 
 @pytest.mark.parametrize("path", _all_commands(typer.main.get_command(app)), ids=" ".join)
