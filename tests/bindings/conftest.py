@@ -5,26 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from kv_support import Clock
 
 from durable.runtime.bindings.kv import KVNamespace, KVNamespaceState
 
 WRANGLER = Path.home() / ".cache" / "durable-wrangler" / "node_modules" / ".bin" / "wrangler"
-
-KV_SECTION = '\n[[kv_namespaces]]\nbinding = "KV"\nid = "world-kv"\n'
-
-
-class Clock:
-    """Injected time for expirations (ms)."""
-
-    def __init__(self, now_ms: int = 1_700_000_000_000) -> None:
-        self.ms = now_ms
-
-    def __call__(self) -> int:
-        return self.ms
 
 
 @pytest.fixture
@@ -33,9 +22,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def kv(tmp_path: Path, clock: Clock) -> KVNamespace:
+def kv(tmp_path: Path, clock: Clock) -> Iterator[KVNamespace]:
     namespace = KVNamespace(KVNamespaceState(tmp_path / "state", "world-kv", clock), "KV")
-    yield namespace  # type: ignore[misc]
+    yield namespace
     namespace.close()
 
 

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import Clock
+from kv_support import Clock
 
 from durable.runtime.bindings.kv import KVNamespace, KVNamespaceState
 from durable.runtime.bindings.miniflare import durable_object_id

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import KV_SECTION
-from typer.testing import CliRunner
+from kv_support import KV_SECTION
+from typer.testing import CliRunner, Result
 
 from durable.cli.app import app
 from durable.runtime.config import config_from_dict, load_config
@@ -110,7 +110,7 @@ def test_cli_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
 
-    def run(*args: str) -> object:
+    def run(*args: str) -> Result:
         return runner.invoke(app, list(args), catch_exceptions=False)
 
     (tmp_path / "value.bin").write_bytes(b"\x00\x01")
