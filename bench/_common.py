@@ -251,8 +251,18 @@ def compile_durable() -> None:
     The benchmark runs the editable checkout; with PYTHONDONTWRITEBYTECODE set (as on some CI
     machines) Python would otherwise recompile every module of ours on every start.
     """
+    # Compile where Python imports durable from: the checkout in the default editable mode, a
+    # tree of links under build/ in the strict mode that .ci/run installs.
+    where = subprocess.run(
+        [PY, "-c", "import durable.cli, durable.runtime as r; print(r.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    package = Path(where).parent.parent  # .../durable
+    folders = {REPO / "cli", REPO / "runtime", package / "cli", package / "runtime"}
     subprocess.run(
-        [PY, "-m", "compileall", "-q", str(REPO / "cli"), str(REPO / "runtime")],
+        [PY, "-m", "compileall", "-q", *sorted(str(f) for f in folders if f.is_dir())],
         capture_output=True,
         check=True,
     )

@@ -66,7 +66,8 @@ class WorkflowStep:
         self._execution = execution
         self._closures: dict[str, StepCallable] = {}
         self._results: dict[StepCallable, Any] = {}
-        self._in_flight: dict[StepCallable, asyncio.Task[Any]] = {}
+        # Per step in flight: the futures of the dependants waiting for its result.
+        self._in_flight: dict[StepCallable, list[asyncio.Future[Any]]] = {}
         self._calls: list[tuple[StepCallable, Any]] = []  # what `my_step()` returned, in order
         self._implicit = implicit_dependencies
         self.do: Callable[..., Callable[[Callable[..., Any]], StepCallable]] = (
@@ -183,9 +184,11 @@ class WorkflowStep:
         """A dependency's value: memoized, or the in-flight run awaited, or a run of its own."""
         if dependency in self._results:
             return self._results[dependency]
-        task = self._in_flight.get(dependency)
-        if task is not None:
-            return await task
+        waiters = self._in_flight.get(dependency)
+        if waiters is not None:
+            waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            waiters.append(waiter)
+            return await waiter
         return await self._run(dependency)
 
     async def _run(self, callable_: StepCallable) -> Any:
@@ -209,13 +212,26 @@ class WorkflowStep:
         # dependencies resolved, and until that call ends; only a success is memoized. So
         # `gather(a(), b())` with b depending on a runs a once, while two branches that both
         # reach a shared step before it is scheduled each run it (a-1, a-2).
-        task = asyncio.ensure_future(
-            self._execution.do(callable_._step_name, callable_._config, invoke)
-        )
-        self._in_flight[callable_] = task
+        # The call runs in this task; a dependant that arrives meanwhile waits on a future of its
+        # own, settled when the call ends (a task per step would cost a loop round trip each).
+        waiters: list[asyncio.Future[Any]] = []
+        self._in_flight[callable_] = waiters
         try:
-            result = await task
+            result = await self._execution.do(callable_._step_name, callable_._config, invoke)
+        except asyncio.CancelledError:
+            for waiter in waiters:
+                waiter.cancel()
+            raise
+        except BaseException as exc:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            raise
+        else:
             self._results[callable_] = result
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(result)
         finally:
             self._in_flight.pop(callable_, None)
         return result
