@@ -30,7 +30,7 @@ from durable.runtime.durations import YEAR_MS, parse_duration, retry_delay_ms
 from durable.runtime.errors import StepFailedError as StepFailedError
 from durable.runtime.errors import ValidationError, WorkflowFatalError, WorkflowTimeoutError
 from durable.runtime.rules import validate_event_type
-from durable.runtime.states import Backoff
+from durable.runtime.states import Backoff, StepState
 from durable.runtime.worker.entrypoints import NonRetryableError
 from durable.runtime.worker.jsdict import JsDict
 
@@ -313,7 +313,7 @@ class Execution:
 
     def _new_row(self, kind: str, key: StepKey, **values: Any) -> StepRow:
         fields: dict[str, Any] = {
-            "status": "running",
+            "status": StepState.RUNNING,
             "config": None,
             "output": None,
             "error": None,
@@ -374,11 +374,11 @@ class Execution:
         if hooks is not None:
             await hooks.step_reached(inst, key)
         row = self.cache.get(key)
-        if row is not None and row.status == "complete":
+        if row is not None and row.status == StepState.COMPLETE:
             if hooks is not None:
                 hooks.step_ended(inst, key, row)
             return decode(row.output)
-        if row is not None and row.status == "errored":
+        if row is not None and row.status == StepState.ERRORED:
             if hooks is not None:
                 hooks.step_ended(inst, key, row)
             self._raise_step_error(json.loads(row.error or "{}"))
@@ -400,7 +400,7 @@ class Execution:
                         "message": "the process stopped during this attempt",
                     },
                 )
-            if row.status == "retrying" and row.wake_ms is not None:
+            if row.status == StepState.RETRYING and row.wake_ms is not None:
                 await self.block(key, row.wake_ms)
         store = self.engine.store
         while True:
@@ -411,7 +411,7 @@ class Execution:
                 "error": None,
             }
             attempts.append(attempt)
-            row.status, row.wake_ms, row.attempts = "running", None, json.dumps(attempts)
+            row.status, row.wake_ms, row.attempts = StepState.RUNNING, None, json.dumps(attempts)
             # The attempt's start is durable before its callback runs: if the process dies
             # during the attempt, the replay finds it started and runs the *next* attempt, so
             # an attempt number (ctx.attempt) is never handed to two executions. Counted as a
@@ -453,7 +453,7 @@ class Execution:
                 raise
             else:
                 attempt.update(end=now_ms(), success=True)
-                row.status, row.output, row.ended_ms = "complete", output, attempt["end"]
+                row.status, row.output, row.ended_ms = StepState.COMPLETE, output, attempt["end"]
                 row.attempts = json.dumps(attempts)
                 if hooks is not None:
                     hooks.attempt_finished(inst, key, number, "success", None)
@@ -478,14 +478,14 @@ class Execution:
                 or isinstance(failure, WorkflowFatalError)
                 or failures > resolved.limit
             ):
-                row.status, row.error, row.ended_ms = "errored", json.dumps(error), now_ms()
+                row.status, row.error, row.ended_ms = StepState.ERRORED, json.dumps(error), now_ms()
                 await store.save_step(row)
                 if hooks is not None:
                     hooks.step_ended(inst, key, row)
                 if isinstance(failure, WorkflowFatalError):
                     raise failure
                 self._raise_step_error(error)
-            row.status, row.wake_ms = "retrying", now_ms() + resolved.delay_after(failures)
+            row.status, row.wake_ms = StepState.RETRYING, now_ms() + resolved.delay_after(failures)
             attempt["next_retry"] = row.wake_ms
             row.attempts = json.dumps(attempts)
             store.put_step(row)
@@ -560,7 +560,7 @@ class Execution:
 
     async def _sleep(self, key: StepKey, duration: Any) -> None:
         row = self.cache.get(key)
-        if row is None or row.status != "complete":
+        if row is None or row.status != StepState.COMPLETE:
             self.boundary()
             if row is None:
                 ms = parse_duration(duration, what=f'duration of sleep "{key[1]}"')
@@ -568,11 +568,13 @@ class Execution:
                     raise ValidationError(
                         f'Sleep "{key[1]}" is longer than the maximum of 365 days.'
                     )
-                row = self._new_row("sleep", key, status="waiting", wake_ms=self.now_ms() + ms)
+                row = self._new_row(
+                    "sleep", key, status=StepState.WAITING, wake_ms=self.now_ms() + ms
+                )
                 self.engine.store.put_step(row)
             assert row.wake_ms is not None
             await self.block(key, row.wake_ms)
-            row.status, row.ended_ms = "complete", self.now_ms()
+            row.status, row.ended_ms = StepState.COMPLETE, self.now_ms()
             self.engine.store.put_step(row)
             if self.hooks is not None:
                 self.hooks.step_ended(self.instance, key, row)
@@ -598,11 +600,11 @@ class Execution:
         if hooks is not None:
             await hooks.step_reached(inst, key)
         row = self.cache.get(key)
-        if row is not None and row.status == "complete":
+        if row is not None and row.status == StepState.COMPLETE:
             if hooks is not None:
                 hooks.step_ended(inst, key, row)
             return decode(row.output)
-        if row is not None and row.status == "errored":
+        if row is not None and row.status == StepState.ERRORED:
             if hooks is not None:
                 hooks.step_ended(inst, key, row)
             raise WorkflowTimeoutError(json.loads(row.error or "{}").get("message", "timed out"))
@@ -617,7 +619,7 @@ class Execution:
             row = self._new_row(
                 "waitForEvent",
                 key,
-                status="waiting",
+                status=StepState.WAITING,
                 wake_ms=self.now_ms() + ms,
                 event_type=event_type,
             )
@@ -628,7 +630,7 @@ class Execution:
             skipped = hooks is not None and hooks.skip_wait(inst, key, row.wake_ms)
             event = None if skipped else self._take_buffered(event_type)
             if event is not None:
-                row.status, row.ended_ms = "complete", self.now_ms()
+                row.status, row.ended_ms = StepState.COMPLETE, self.now_ms()
                 row.output = json.dumps(
                     {
                         "payload": json.loads(event.payload) if event.payload else None,
@@ -645,7 +647,7 @@ class Execution:
                 return decode(row.output)
             if skipped or self.now_ms() >= row.wake_ms:
                 message = f"Execution timed out after {row.wake_ms - row.started_ms}ms"
-                row.status, row.ended_ms = "errored", self.now_ms()
+                row.status, row.ended_ms = StepState.ERRORED, self.now_ms()
                 row.error = json.dumps({"name": "WorkflowTimeoutError", "message": message})
                 await self.engine.store.save_step(row)
                 if hooks is not None:

@@ -29,7 +29,7 @@ from durable.runtime.rules import (
     instance_exists,
     validate_event_type,
 )
-from durable.runtime.states import CancelReason
+from durable.runtime.states import CancelReason, InstanceStatus
 from durable.runtime.worker.entrypoints import ExecutionContext, NonRetryableError
 from durable.runtime.worker.jsdict import JsDict
 
@@ -139,15 +139,15 @@ class Engine:
                     "instance %s of unknown workflow %s left as it is", row.id, row.workflow
                 )
                 continue
-            if row.status == "waitingForPause":
+            if row.status == InstanceStatus.WAITING_FOR_PAUSE:
                 lifecycle.settle_stopped(self.store, row, self.now_ms())
             elif (
-                row.status == "waiting"
+                row.status == InstanceStatus.WAITING
                 and (row.wake_ms or 0) > horizon
                 and not (row.waiting_for and await self._has_pending_event(row.pk, row.waiting_for))
             ):
                 self._park_row(row)
-            elif row.status != "paused":
+            elif row.status != InstanceStatus.PAUSED:
                 self._launch(LoadedInstance(row, definition), fresh=False)
 
     async def _has_pending_event(self, pk: int, event_type: str) -> bool:
@@ -185,7 +185,7 @@ class Engine:
         return JsDict(
             status=row.status,
             error=decode(row.error) if row.error is not None else None,
-            output=decode(row.output) if row.status == "complete" else None,
+            output=decode(row.output) if row.status == InstanceStatus.COMPLETE else None,
         )
 
     # -- creating --
@@ -234,7 +234,7 @@ class Engine:
                 pk=self._next_pk,
                 workflow=workflow,
                 id=instance_id,
-                status="queued",
+                status=InstanceStatus.QUEUED,
                 params=encoded,
                 output=None,
                 error=None,
@@ -269,8 +269,8 @@ class Engine:
     async def _acquire(self, inst: LoadedInstance) -> None:
         if inst.holds_slot:
             return
-        if self._slots.locked() and inst.row.status != "queued":
-            self._set_status(inst.row, "queued")
+        if self._slots.locked() and inst.row.status != InstanceStatus.QUEUED:
+            self._set_status(inst.row, InstanceStatus.QUEUED)
         await self._slots.acquire()
         inst.holds_slot = True
 
@@ -304,7 +304,7 @@ class Engine:
             if row.started_ms is None:
                 row.started_ms = self.now_ms()
             row.wake_ms = row.waiting_for = None
-            self._set_status(row, "running")
+            self._set_status(row, InstanceStatus.RUNNING)
             result = await self._call_run(inst, execution)
             if execution.parked:  # run() caught Park and went on: what it did next is void
                 raise Park()
@@ -319,12 +319,12 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - an uncaught error ends the instance
             if execution is not None and execution.parked:
                 return
-            await self._finish(inst, "errored", error=self._run_error(inst, exc))
+            await self._finish(inst, InstanceStatus.ERRORED, error=self._run_error(inst, exc))
             return
         finally:
             self._release(inst)
             inst.execution = None
-        await self._finish(inst, "complete", output=output)
+        await self._finish(inst, InstanceStatus.COMPLETE, output=output)
 
     async def _replay_state(
         self, inst: LoadedInstance, fresh: bool
@@ -405,7 +405,7 @@ class Engine:
         if reason == CancelReason.PAUSE:
             self.park_paused(inst)
         elif reason == CancelReason.TERMINATE:
-            await self._finish(inst, "terminated")
+            await self._finish(inst, InstanceStatus.TERMINATED)
         else:  # shutdown, restart, delete: the caller decides what happens next
             self._unload(inst)
 
@@ -433,7 +433,7 @@ class Engine:
         row = inst.row
         self._release(inst)
         row.wake_ms, row.waiting_for = deadline_ms, event_type
-        self._set_status(row, "waiting")
+        self._set_status(row, InstanceStatus.WAITING)
         if deadline_ms - self.now_ms() > 0:
             if hooks is None:
                 await self._wait_in_memory(inst, execution, key, deadline_ms, event_type)
@@ -447,7 +447,7 @@ class Engine:
             raise Park()
         await self._acquire(inst)
         row.wake_ms = row.waiting_for = None
-        self._set_status(row, "running")
+        self._set_status(row, InstanceStatus.RUNNING)
 
     async def _wait_in_memory(
         self,
@@ -524,7 +524,7 @@ class Engine:
         """Record that `inst` reached a step boundary with a pause pending."""
         inst.pause_requested = False
         inst.row.paused_ms = self.now_ms()
-        self._set_status(inst.row, "paused")
+        self._set_status(inst.row, InstanceStatus.PAUSED)
         self._unload(inst)
 
     async def _timer_loop(self) -> None:
@@ -588,7 +588,11 @@ class Engine:
                     continue  # paused, terminated, restarted or deleted meanwhile
                 row = state.row
                 definition = self.definitions.get(row.workflow)
-                if row.status != "waiting" or definition is None or definition.cls is None:
+                if (
+                    row.status != InstanceStatus.WAITING
+                    or definition is None
+                    or definition.cls is None
+                ):
                     continue
                 inst = LoadedInstance(row, definition, replay=state)
                 inst.early_events = waking.events
@@ -610,7 +614,7 @@ class Engine:
             return
         inst.pause_requested = True
         if inst.callbacks_running > 0:
-            self._set_status(row, "waitingForPause")
+            self._set_status(row, InstanceStatus.WAITING_FOR_PAUSE)
         elif inst.waiter is not None and not inst.waiter.done():
             inst.waiter.set_exception(Park())
         elif inst.task is not None and inst.started:
@@ -625,7 +629,7 @@ class Engine:
         inst = self.loaded.get(row.pk)
         if inst is not None and inst.pause_requested:
             inst.pause_requested = False
-            self._set_status(row, "running")
+            self._set_status(row, InstanceStatus.RUNNING)
             return
         if not lifecycle.resume(self.store, row, self.now_ms()):
             return
@@ -640,7 +644,7 @@ class Engine:
             inst.cancel_reason = CancelReason.TERMINATE
             inst.task.cancel()
             if not inst.started:  # it will never run, so never record its end: do it here
-                await self._finish(inst, "terminated")
+                await self._finish(inst, InstanceStatus.TERMINATED)
                 return
             await self._settle(inst)
             return
@@ -700,7 +704,7 @@ class Engine:
 
     async def _settle(self, inst: LoadedInstance) -> None:
         """Let a cancelled or woken task record its new state before answering."""
-        if inst.task is not None and inst.row.status != "waitingForPause":
+        if inst.task is not None and inst.row.status != InstanceStatus.WAITING_FOR_PAUSE:
             await asyncio.wait([inst.task], timeout=5)
         await self.store.flush()
 

@@ -29,6 +29,7 @@ from durable.runtime.engine.serialization import decode
 from durable.runtime.engine.state import Limits, LoadedInstance, WorkflowDefinition
 from durable.runtime.engine.store import InstanceRow, StepRow, Store
 from durable.runtime.errors import WorkflowTimeoutError
+from durable.runtime.states import StepState
 from durable.runtime.worker.jsdict import JsDict
 
 from .clock import VirtualClock, wall_ms
@@ -135,11 +136,11 @@ class Harness(EngineHooks):
         trace = self.trace(_ident(inst))
         now = self.clock.now_ms()
         if kind == "sleep":
-            if cached is None or cached.status != "complete":
+            if cached is None or cached.status != StepState.COMPLETE:
                 if not any(s.ended_ms is None for s in _sleeps_at(trace, name, index)):
                     trace.sleeps.append(SleepRecord(name, index, now))
             return
-        if cached is not None and cached.status in ("complete", "errored"):
+        if cached is not None and cached.status in (StepState.COMPLETE, StepState.ERRORED):
             return
         record = _open_event_wait(trace, name, index)
         if record is None:
@@ -188,7 +189,7 @@ class Harness(EngineHooks):
         trace = self.trace(ident)
         now = self.clock.now_ms()
         if kind == "step":
-            if row.status == "complete":
+            if row.status == StepState.COMPLETE:
                 self.record_result(ident, (name, index), "ok", row.output or "null")
             elif row.error is not None:
                 if json.loads(row.error).get("name") == "WorkflowTimeoutError":
@@ -203,7 +204,7 @@ class Harness(EngineHooks):
             return
         event = _open_event_wait(trace, name, index)
         if event is not None:
-            if row.status == "complete":
+            if row.status == StepState.COMPLETE:
                 event.outcome, event.ended_ms = "received", now
                 output = decode(row.output)
                 event.payload = output.get("payload") if isinstance(output, dict) else None
