@@ -45,7 +45,8 @@ def list_(
 ) -> None:
     """List the Workflows (those in the configuration, or on Cloudflare with --remote)."""
     with open_client(ctx) as client:
-        result = client.list_workflows(page=page, per_page=per_page)
+        # The table shows no counts; only --json (the REST shape) needs them.
+        result = client.list_workflows(page=page, per_page=per_page, counts=as_json)
     if as_json:
         print_json(result.items)
         return

@@ -132,12 +132,14 @@ class Service:
             result["instances"] = {status: by_status.get(status, 0) for status in LIST_STATUSES}
         return result
 
-    async def list_workflows(self, page: int = 1, per_page: int = 50) -> Page:
+    async def list_workflows(self, page: int = 1, per_page: int = 50, counts: bool = True) -> Page:
+        """The workflows of the config, with instance counts per status unless `counts` is
+        False (counting scans every instance: a table that does not show them skips it)."""
         page, per_page = _paging(page, per_page)
         stamps = await self.store.workflow_rows()
         names = list(self.config.workflow_names)
         chosen = names[(page - 1) * per_page : page * per_page]
-        items = [await self._workflow_object(name, stamps, counts=True) for name in chosen]
+        items = [await self._workflow_object(name, stamps, counts=counts) for name in chosen]
         return Page(items, page_info(page, per_page, len(items), len(names)))
 
     async def get_workflow(self, name: str) -> dict[str, Any]:

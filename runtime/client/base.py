@@ -170,7 +170,11 @@ class ManagementClient(ABC):
     # -- workflows --
 
     @abstractmethod
-    def list_workflows(self, *, page: int = 1, per_page: int | None = None) -> Page: ...
+    def list_workflows(
+        self, *, page: int = 1, per_page: int | None = None, counts: bool = True
+    ) -> Page:
+        """One page of workflows; `counts=False` lets a local store skip counting instances
+        (a server's REST answer always has them, as Cloudflare's does)."""
 
     @abstractmethod
     def get_workflow(self, name: str) -> dict[str, Any]: ...

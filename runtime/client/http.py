@@ -242,7 +242,9 @@ class HttpClient(ManagementClient):
 
     # -- operations --
 
-    def list_workflows(self, *, page: int = 1, per_page: int | None = None) -> Page:
+    def list_workflows(
+        self, *, page: int = 1, per_page: int | None = None, counts: bool = True
+    ) -> Page:
         result, info = self.request("GET", self._path(), query={"page": page, "per_page": per_page})
         return Page(list(result or []), info)
 

@@ -173,8 +173,12 @@ class ServiceClient(ManagementClient):
     def _page(page: Page) -> Page:
         return Page(list(page.items), dict(page.info))
 
-    def list_workflows(self, *, page: int = 1, per_page: int | None = None) -> Page:
-        return self._page(self._run(lambda s: s.list_workflows(page=page, per_page=per_page or 50)))
+    def list_workflows(
+        self, *, page: int = 1, per_page: int | None = None, counts: bool = True
+    ) -> Page:
+        return self._page(
+            self._run(lambda s: s.list_workflows(page=page, per_page=per_page or 50, counts=counts))
+        )
 
     def get_workflow(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = self._run(lambda s: s.get_workflow(name))

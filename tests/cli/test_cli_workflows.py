@@ -14,7 +14,7 @@ import typer
 from cli_support import one_line_error
 
 from durable.cli.app import app
-from durable.runtime.engine.store import STORE_FILENAME, Store
+from durable.runtime.engine.store import STORE_FILENAME, Store, StoreQueries
 
 
 def intents(persist: Path) -> list[tuple[str, str | None, str]]:
@@ -143,6 +143,24 @@ def test_list_json_is_the_rest_result(run, cli_project):
     items = json.loads(result.stdout)
     assert [item["name"] for item in items] == ["my-workflow", "other"]
     assert set(items[0]) >= {"id", "name", "class_name", "script_name", "created_on", "modified_on"}
+    assert set(items[0]["instances"]) >= {"queued", "running", "complete", "errored"}
+
+
+def test_the_list_table_does_not_count_instances(run, cli_project, monkeypatch):
+    # Counting scans every instance (100k rows in the benchmark) for numbers the table never
+    # shows; only --json, the REST shape, needs them.
+    counted: list[str] = []
+    original = StoreQueries.status_counts
+
+    async def spy(self: Any, workflow: str) -> dict[str, int]:
+        counted.append(workflow)
+        return await original(self, workflow)
+
+    monkeypatch.setattr(StoreQueries, "status_counts", spy)
+    assert run("workflows", "list").exit_code == 0
+    assert counted == []
+    assert run("workflows", "list", "--json").exit_code == 0
+    assert counted == ["my-workflow", "other"]
 
 
 def test_list_pages(run, cli_project):
