@@ -410,7 +410,7 @@ class Request(_Body):
                 raise TypeError(f"Invalid redirect mode {redirect!r}: use {_REDIRECT_MODES}")
             self._redirect = redirect
         if cf is not None:
-            self._cf = cf
+            self._cf = _js_object(cf)  # a JS object in production: `request.cf.colo` reads it
         if self._body is not None and self._method in (HTTPMethod.GET, HTTPMethod.HEAD):
             raise TypeError("Request with a GET or HEAD method cannot have a body.")
 
