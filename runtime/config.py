@@ -153,8 +153,12 @@ class ProjectConfig:
         )
         return f"compatibility_date {self.compatibility_date} ({side} {default_from})"
 
-    # `python_workers` implies the first flag after its date; durable only runs Python Workers,
-    # so the implying flag is taken as on (a warning reports it when it is missing).
+    # `python_workers` implies the first two flags after their dates; durable only runs Python
+    # Workers, so the implying flag is taken as on (a warning reports it when it is missing).
+    @property
+    def python_workflows(self) -> bool:
+        return self.flag_enabled(*_COMPAT_FLAGS["python_workflows"])
+
     @property
     def implicit_step_dependencies(self) -> bool:
         return self.flag_enabled(*_COMPAT_FLAGS["implicit_step_dependencies"])
@@ -169,6 +173,11 @@ class ProjectConfig:
 
 
 _COMPAT_FLAGS: dict[str, tuple[str, str, datetime.date | None]] = {
+    "python_workflows": (
+        "python_workflows",
+        "disable_python_workflows",
+        datetime.date(2025, 9, 20),
+    ),
     "implicit_step_dependencies": (
         "python_workflows_implicit_dependencies",
         "no_python_workflows_implicit_dependencies",

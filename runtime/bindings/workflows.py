@@ -8,6 +8,7 @@ The binding mirrors the Python SDK's wrapper: `create`, `create_batch`/`createBa
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from durable.runtime.engine.serialization import check_rpc
@@ -17,6 +18,8 @@ from durable.runtime.worker.jsdict import JsDict
 if TYPE_CHECKING:
     from durable.runtime.engine.scheduler import Engine
 
+log = logging.getLogger("durable.bindings")
+
 
 def _rpc_args(*args: Any, **kwargs: Any) -> None:
     """Refuse what the SDK's `_convert_args` (python_to_rpc) refuses, before anything runs."""
@@ -24,18 +27,20 @@ def _rpc_args(*args: Any, **kwargs: Any) -> None:
         check_rpc(value)
 
 
-def _options(options: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+_NO_OPTIONS: Any = object()  # create() called with keywords only: they are the options object
+
+
+def _options(options: Any) -> dict[str, Any]:
     if options is None:
         options = {}
     if not isinstance(options, dict):
         raise TypeError(
             f"create() takes a dict like {{'id': ..., 'params': ...}}, got {type(options).__name__}"
         )
-    merged = {**options, **kwargs}
-    unknown = set(merged) - {"id", "params", "retention", "locationHint"}
+    unknown = set(options) - {"id", "params", "retention", "locationHint"}
     if unknown:
         raise ValidationError(f"Unknown create() option(s): {', '.join(sorted(unknown))}")
-    return merged
+    return dict(options)
 
 
 class WorkflowInstance:
@@ -88,9 +93,23 @@ class WorkflowBinding:
     def __repr__(self) -> str:
         return f"<Workflow binding {self._workflow}>"
 
-    async def create(self, options: Any = None, **kwargs: Any) -> WorkflowInstance:
-        _rpc_args(options, **kwargs)
-        opts = _options(options, kwargs)
+    async def create(self, options: Any = _NO_OPTIONS, /, **kwargs: Any) -> WorkflowInstance:
+        """`create({"id": ..., "params": ...})` or `create(id=..., params=...)`.
+
+        Pyodide packs keyword arguments into one JS object appended after the positional ones,
+        so in production `create({...}, params=p)` calls `create({...}, {params: p})` and the
+        JS `create(options)` never reads that second object: the keywords are ignored, here too.
+        """
+        _rpc_args(*(() if options is _NO_OPTIONS else (options,)), **kwargs)
+        if options is not _NO_OPTIONS and kwargs:
+            log.warning(
+                "%s.create(): the keyword argument(s) %s are ignored, as on Cloudflare, because "
+                "an options dict was passed too. Put them in the dict: create({..., %s}).",
+                self._workflow,
+                ", ".join(kwargs),
+                ", ".join(f'"{key}": ...' for key in kwargs),
+            )
+        opts = _options(kwargs if options is _NO_OPTIONS else options)
         row = await self._engine.create(
             self._workflow, opts.get("id"), opts.get("params"), trigger="binding"
         )
@@ -100,7 +119,7 @@ class WorkflowBinding:
         _rpc_args(batch)
         if not isinstance(batch, list):
             raise TypeError("create_batch() takes a list of option dicts")
-        items = [(o.get("id"), o.get("params")) for o in (_options(b, {}) for b in batch)]
+        items = [(o.get("id"), o.get("params")) for o in (_options(b) for b in batch)]
         rows = await self._engine.create_batch(self._workflow, items, trigger="binding")
         return [WorkflowInstance(self._engine, self._workflow, row.id) for row in rows]
 

@@ -360,7 +360,7 @@ class Engine:
                 row.workflow,
                 row.id,
                 missed._step_name,
-                missed.__name__,
+                missed.function_name,
             )
         return result
 

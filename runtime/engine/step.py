@@ -28,8 +28,28 @@ IMPLICIT_FROM = "2026-02-25"  # the python_workflows_implicit_dependencies defau
 _MISSING: Any = object()  # legacy step.do called without its required name
 
 
+def _wrapper_code() -> types.CodeType:
+    async def wrapper() -> Any:  # only its code object is used: it marks a coroutine function
+        raise NotImplementedError
+
+    return wrapper.__code__
+
+
+_WRAPPER_CODE = _wrapper_code()
+# The SDK's `@step.do` returns this closure (workers/entrypoints.py, _create_step_decorator)
+_WRAPPER_QUALNAME = (
+    "_WorkflowStepWrapper._create_step_decorator.<locals>.decorator.<locals>.wrapper"
+)
+
+
 class StepCallable:
-    """What `@step.do(...)` returns: await it (`await my_step()`) to run the step."""
+    """What `@step.do(...)` returns: await it (`await my_step()`) to run the step.
+
+    In production that is an `async def wrapper()`; this object reads the same to code that
+    looks (`__name__` "wrapper", `inspect.iscoroutinefunction`, a `()` signature, `_step_name`)
+    but stays an object, so that calling it is seen: a step called and never awaited is
+    reported by name when run() ends (scheduler), which a plain function could not tell.
+    """
 
     def __init__(
         self,
@@ -46,8 +66,19 @@ class StepCallable:
         self._concurrent = concurrent
         self._config = config
         self._depends = depends
-        self.__name__ = getattr(func, "__name__", name)
-        self.__doc__ = getattr(func, "__doc__", None)
+        # What inspect reads to call an object a (coroutine) function, with the SDK's values
+        self.__name__ = "wrapper"
+        self.__qualname__ = _WRAPPER_QUALNAME
+        self.__code__ = _WRAPPER_CODE
+        self.__defaults__ = None
+        self.__kwdefaults__ = None
+        self.__annotations__: dict[str, Any] = {}
+        self.__doc__ = None
+
+    @property
+    def function_name(self) -> str:
+        """The decorated function's name, which is how run() refers to the step."""
+        return str(getattr(self._func, "__name__", self._step_name))
 
     def __call__(self) -> Any:
         call = self._owner._run(self)
@@ -55,7 +86,7 @@ class StepCallable:
         return call
 
     def __repr__(self) -> str:
-        return f"<step {self._step_name!r}>"
+        return f"<function {_WRAPPER_QUALNAME} at {id(self):#x}>"
 
 
 class WorkflowStep:

@@ -20,7 +20,7 @@ from durable.runtime.bindings.env import Env
 from durable.runtime.bindings.workflows import WorkflowInstance
 from durable.runtime.config import ProjectConfig, load_config
 from durable.runtime.dev.project import Runtime, open_runtime
-from durable.runtime.worker.fetch_api import Request, Response, coerce_response
+from durable.runtime.worker.fetch_api import Request, Response, as_incoming, coerce_response
 
 from .clock import VirtualClock
 from .harness import Harness, HarnessEngine
@@ -58,7 +58,8 @@ class DurableEnv:
         """Call the Worker's fetch handler (`class Default` or legacy `on_fetch`) in process.
 
         `request` is a `workers.Request` or a URL; a path like "/start?x=1" is taken relative
-        to http://localhost:8787, the address `durable dev` serves.
+        to http://localhost:8787, the address `durable dev` serves. Its `cf` is what
+        `durable dev` gives an incoming request unless the Request has one.
         """
         # Imported here: the server module is only needed by tests that fetch.
         from durable.runtime.dev.server import call_fetch_handler
@@ -75,6 +76,7 @@ class DurableEnv:
             request = Request(url, method=method, headers=headers, body=body)
         elif method is not None or headers is not None or body is not None:
             request = Request(request, method=method, headers=headers, body=body)
+        request = as_incoming(request)
         return coerce_response(await call_fetch_handler(handler, request, self.env))
 
     async def advance(self, duration: Any) -> int:

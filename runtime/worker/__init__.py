@@ -6,6 +6,8 @@ Modules:
     fetch_api     `Request`, `Response`, `Headers`, `fetch`: the Fetch API as the SDK presents it
                   (this is what user code sees, not the dev server's HTTP)
     jsdict        `JsDict`: how a JS object looks to Python
+    streams       `ArrayBuffer`, `ReadableStream`: the JS objects `buffer()` and `body` return,
+                  as plain-Python stand-ins
     blob          `Blob`, `File`, `FormData`: production's classes, in plain Python
     globals       what `workers.env` / `workers.wait_until` serve: the loaded Worker's env
     timezone      user code's local time zone is UTC while it may run, as in workerd

@@ -46,6 +46,11 @@ class Blob:
     def size(self) -> int:
         return len(self._data)
 
+    @property
+    def content_type(self) -> str:
+        """The MIME type, production's name for it (JS `blob.type`)."""
+        return self.type
+
     async def bytes(self) -> bytes:
         return self._data
 

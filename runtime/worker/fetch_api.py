@@ -3,15 +3,23 @@ exposes them, with the observable rules of the JS Fetch API it wraps: lower-case
 names, duplicates comma-joined except `Set-Cookie`, `text/plain;charset=UTF-8` for `str` bodies,
 bodies readable once (`OSError("Body already used")`), `TypeError` for unsupported body types.
 
+What production returns as a JS object (`body`, `buffer()`) is a plain-Python stand-in from
+`streams`; `js_object` itself does not exist locally and says so. An incoming request's `cf` is
+Miniflare's placeholder (`LOCAL_CF`), what `wrangler dev` gives when it cannot fetch the real one.
+
 `Request.from_asgi`, `coerce_response` and `to_asgi_start_and_body` serve the dev server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import copy
+import email.parser
+import email.policy
 import json as _json
 import re
+import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Coroutine, Iterable, Mapping
@@ -19,29 +27,110 @@ from email.message import Message
 from http import HTTPMethod, HTTPStatus
 from http.client import HTTPMessage
 from typing import Any, overload
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from durable.runtime.errors import HttpStatusError
+
+from .blob import Blob, File, FormData
+from .jsdict import JsDict
+from .streams import ArrayBuffer, ReadableStream, Uint8Array
 
 __all__ = [
     "Headers",
     "HeadersInit",
     "HttpStatusError",
+    "LOCAL_CF",
     "Request",
     "Response",
+    "as_incoming",
     "coerce_response",
     "fetch",
+    "incoming_cf",
     "to_asgi_start_and_body",
 ]
 
 HeadersInit = Mapping[str, str] | Message | Iterable[tuple[str, str]]
-BodyInit = str | bytes | None
+# What production accepts as a body, with durable's stand-ins for the JS objects
+BodyInit = str | bytes | FormData | ArrayBuffer | Uint8Array | ReadableStream | None
+_BODY_TYPES = (str, bytes, FormData, ArrayBuffer, Uint8Array, ReadableStream)
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _NULL_BODY_STATUSES = frozenset({101, 103, 204, 205, 304})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _REDIRECT_MODES = ("follow", "manual", "error")
 _TEXT_PLAIN = "text/plain;charset=UTF-8"
+_FORM_TYPES_ERROR = (
+    "Unrecognized Content-Type header value. FormData can only parse the following MIME "
+    "types: multipart/form-data, application/x-www-form-urlencoded"
+)
+
+# `request.cf` of an incoming request: Miniflare's `fallbackCf` (miniflare/src/cf.ts), the
+# placeholder `wrangler dev` uses when it cannot fetch the real values from
+# workers.cloudflare.com/cf.json, and always under test. Fixed values, so code that reads
+# `request.cf.country` behaves the same on every machine and offline.
+LOCAL_CF: dict[str, Any] = {
+    "asOrganization": "",
+    "asn": 395747,
+    "colo": "DFW",
+    "city": "Austin",
+    "region": "Texas",
+    "regionCode": "TX",
+    "metroCode": "635",
+    "postalCode": "78701",
+    "country": "US",
+    "continent": "NA",
+    "timezone": "America/Chicago",
+    "latitude": "30.27130",
+    "longitude": "-97.74260",
+    "clientTcpRtt": 0,
+    "httpProtocol": "HTTP/1.1",
+    "requestPriority": "weight=192;exclusive=0",
+    "tlsCipher": "AEAD-AES128-GCM-SHA256",
+    "tlsVersion": "TLSv1.3",
+    "tlsClientAuth": {
+        "certPresented": "0",
+        "certVerified": "NONE",
+        "certRevoked": "0",
+        "certIssuerDN": "",
+        "certSubjectDN": "",
+        "certIssuerDNRFC2253": "",
+        "certSubjectDNRFC2253": "",
+        "certIssuerDNLegacy": "",
+        "certSubjectDNLegacy": "",
+        "certSerial": "",
+        "certIssuerSerial": "",
+        "certSKI": "",
+        "certIssuerSKI": "",
+        "certFingerprintSHA1": "",
+        "certFingerprintSHA256": "",
+        "certNotBefore": "",
+        "certNotAfter": "",
+    },
+    "edgeRequestKeepAliveStatus": 0,
+    "clientTrustScore": 99,
+    "botManagement": {
+        "corporateProxy": False,
+        "verifiedBot": False,
+        "ja3Hash": "25b4882c2bcb50cd6b469ff28c596742",
+        "staticResource": False,
+        "detectionIds": [],
+        "score": 99,
+    },
+}
+
+
+def _js_object(value: Any) -> Any:
+    if isinstance(value, dict):
+        return JsDict((key, _js_object(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [_js_object(item) for item in value]
+    return value
+
+
+def incoming_cf() -> JsDict:
+    """A fresh `cf` for one incoming request (user code may change its copy)."""
+    result: JsDict = _js_object(LOCAL_CF)
+    return result
 
 
 # --- headers ----------------------------------------------------------------------------------
@@ -106,12 +195,81 @@ def _has(pairs: list[tuple[str, str]], name: str) -> bool:
     return any(n == name for n, _ in pairs)
 
 
-def _encode_body(body: object, kind: str) -> bytes | None:
+def _encode_body(body: object, kind: str) -> tuple[bytes | None, str | None]:
+    """The body's bytes and the content type JS gives it when the headers set none."""
     if body is None or isinstance(body, bytes):
-        return body
+        return body, None
     if isinstance(body, str):
-        return body.encode("utf-8")
+        return body.encode("utf-8"), _TEXT_PLAIN
+    if isinstance(body, FormData):
+        return _encode_form(body)
+    if isinstance(body, ArrayBuffer | Uint8Array):
+        return body.to_bytes(), None
+    if isinstance(body, ReadableStream):
+        return body._drain(), None
     raise TypeError(f"Unsupported type in {kind}: {type(body).__name__}")
+
+
+def _form_name(name: str) -> str:
+    return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _encode_form(form: FormData) -> tuple[bytes, str]:
+    """multipart/form-data, as JS serializes a FormData body."""
+    boundary = f"----formdata-durable-{secrets.token_hex(12)}"
+    out = bytearray()
+    for key, value in form._items:
+        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{_form_name(key)}"'.encode()
+        if isinstance(value, Blob):
+            filename = value.name if isinstance(value, File) else "blob"
+            content_type = value.type or "application/octet-stream"
+            out += f'; filename="{_form_name(filename)}"\r\nContent-Type: {content_type}'.encode()
+            data = value._data
+        else:
+            data = str(value).encode()
+        out += b"\r\n\r\n" + data + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
+def _parse_form(data: bytes, content_type: str) -> FormData:
+    """What JS `formData()` makes of a body: urlencoded or multipart, else a TypeError."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    form = FormData()
+    if mime == "application/x-www-form-urlencoded":
+        for key, value in parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True):
+            form.append(key, value)
+        return form
+    if mime != "multipart/form-data":
+        raise TypeError(_FORM_TYPES_ERROR)
+    head = b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n"
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + data)
+    if not message.is_multipart() or message.get_param("boundary") is None:
+        raise TypeError("FormData parse error: the multipart body has no valid boundary")
+    for part in message.get_payload():
+        if not isinstance(part, Message):
+            continue
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            raise TypeError("FormData parse error: a part has no name")
+        decoded = part.get_payload(decode=True)
+        payload = decoded if isinstance(decoded, bytes) else b""
+        filename = part.get_filename()
+        if filename is None:
+            form.append(name, payload.decode("utf-8", "replace"))
+        else:
+            # the fetch spec's multipart parser: a file part with no Content-Type is text/plain
+            file_type = str(part.get("content-type") or "text/plain")
+            form.append(name, File([payload], filename, file_type))
+    return form
+
+
+def _no_js_object(kind: str) -> AttributeError:
+    return AttributeError(
+        f"{kind}.js_object is the JavaScript {kind} that production wraps; durable runs your "
+        f"code on CPython, where there is no JavaScript object behind a {kind}. Use its Python "
+        "API (headers, text(), bytes(), json(), form_data(), body…) instead."
+    )
 
 
 class _Body:
@@ -120,6 +278,7 @@ class _Body:
     _body: bytes | None
     _used: bool
     _headers: list[tuple[str, str]]
+    _stream: ReadableStream | None = None  # made on first access to `body`
 
     @property
     def headers(self) -> Headers:
@@ -138,14 +297,45 @@ class _Body:
         self._raise_if_failed()
         if self._body is None:  # a null body never counts as used, as in JS
             return b""
+        data = self._body if self._stream is None else self._stream._drain()
         self._used = True
-        return self._body
+        return data
+
+    def _mark_used(self) -> None:
+        self._used = True
+
+    def _copy(self) -> Any:
+        clone = copy.copy(self)
+        clone._stream = None  # a clone has a stream of its own
+        return clone
+
+    @property
+    def body(self) -> ReadableStream | None:
+        """The body as production hands it over: a JS ReadableStream (None for no body)."""
+        if self._body is None:
+            return None
+        if self._stream is None:
+            self._stream = ReadableStream(b"" if self._used else self._body, self._mark_used)
+        return self._stream
 
     async def bytes(self) -> bytes:
         return self._consume()
 
     async def text(self) -> str:
         return self._consume().decode("utf-8", errors="replace")
+
+    async def buffer(self) -> ArrayBuffer:
+        """The body as a JS ArrayBuffer: `.to_bytes()`, `.to_memoryview()`, `.to_py()`."""
+        return ArrayBuffer(self._consume())
+
+    async def blob(self) -> Blob:
+        content_type = next((v for n, v in self._headers if n == "content-type"), "")
+        return Blob([self._consume()], content_type.lower())
+
+    async def form_data(self) -> FormData:
+        """The body parsed by its Content-Type: urlencoded or multipart/form-data."""
+        content_type = next((v for n, v in self._headers if n == "content-type"), "")
+        return _parse_form(self._consume(), content_type)
 
     async def _parse_json(self, **kwargs: Any) -> Any:
         return _json.loads(await self.text(), **kwargs)
@@ -212,21 +402,22 @@ class Request(_Body):
         if headers is not None:
             self._headers = _header_pairs(headers)
         if body is not None:
-            self._body = _encode_body(body, "Request")
-            if isinstance(body, str) and not _has(self._headers, "content-type"):
-                self._headers.append(("content-type", _TEXT_PLAIN))
+            self._body, default_type = _encode_body(body, "Request")
+            if default_type is not None and not _has(self._headers, "content-type"):
+                self._headers.append(("content-type", default_type))
         if redirect is not None:
             if redirect not in _REDIRECT_MODES:
                 raise TypeError(f"Invalid redirect mode {redirect!r}: use {_REDIRECT_MODES}")
             self._redirect = redirect
         if cf is not None:
-            self._cf = cf
+            self._cf = _js_object(cf)  # a JS object in production: `request.cf.colo` reads it
         if self._body is not None and self._method in (HTTPMethod.GET, HTTPMethod.HEAD):
             raise TypeError("Request with a GET or HEAD method cannot have a body.")
 
     @classmethod
     def from_asgi(cls, scope: Mapping[str, Any], body: bytes, *, cf: Any = None) -> Request:
-        """Build the Request a Worker sees from an ASGI HTTP `scope` and the full body."""
+        """Build the Request a Worker sees from an ASGI HTTP `scope` and the full body; its
+        `cf` is `incoming_cf()` unless given."""
         raw_headers: list[tuple[bytes, bytes]] = list(scope.get("headers") or [])
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
         host = next((v for k, v in headers if k.lower() == "host"), None)
@@ -239,7 +430,13 @@ class Request(_Body):
         url = f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query}" if query else "")
         method = _method(scope.get("method", "GET"))
         keep_body = body and method not in (HTTPMethod.GET, HTTPMethod.HEAD)
-        return cls(url, method=method, headers=headers, body=body if keep_body else None, cf=cf)
+        return cls(
+            url,
+            method=method,
+            headers=headers,
+            body=body if keep_body else None,
+            cf=incoming_cf() if cf is None else cf,
+        )
 
     def __repr__(self) -> str:
         return f"Request(method={self._method.value!r}, url={self._url!r})"
@@ -258,15 +455,66 @@ class Request(_Body):
 
     @property
     def cf(self) -> Any:
-        """Cloudflare request properties; `None` locally unless the caller passed `cf`."""
+        """Cloudflare request properties: `LOCAL_CF` for an incoming request, else what the
+        Request was constructed with (None by default), as in production."""
         return self._cf
+
+    @property
+    def js_object(self) -> Any:
+        raise _no_js_object("Request")
+
+    # The standard members workerd leaves unimplemented read as JS `undefined`, so None in
+    # Python; `integrity` and `keepalive` are its defaults.
+    @property
+    def cache(self) -> str | None:
+        return None
+
+    @property
+    def credentials(self) -> str | None:
+        return None
+
+    @property
+    def destination(self) -> str | None:
+        return None
+
+    @property
+    def integrity(self) -> str:
+        return ""
+
+    @property
+    def is_history_navigation(self) -> bool | None:
+        return None
+
+    @property
+    def keepalive(self) -> bool:
+        return False
+
+    @property
+    def mode(self) -> str | None:
+        return None
+
+    @property
+    def referrer(self) -> str | None:
+        return None
+
+    @property
+    def referrer_policy(self) -> str | None:
+        return None
 
     async def json(self, **kwargs: Any) -> Any:
         return await self._parse_json(**kwargs)
 
     def clone(self) -> Request:
         self._raise_if_failed()
-        return copy.copy(self)
+        clone: Request = self._copy()
+        return clone
+
+
+def as_incoming(request: Request) -> Request:
+    """`request`, given the `cf` of an incoming request if it has none (durable_env.fetch)."""
+    if request._cf is None:
+        request._cf = incoming_cf()
+    return request
 
 
 # --- Response ---------------------------------------------------------------------------------
@@ -296,9 +544,11 @@ class _JsonMethod:
 
 
 class Response(_Body):
-    """An HTTP response, with the API of the SDK's `workers.Response`."""
+    """An HTTP response, with the API of the SDK's `workers.Response` (and of the
+    `pyodide.http.FetchResponse` it extends: `buffer`, `memoryview`, `string`…)."""
 
     json = _JsonMethod()
+    _web_socket: Any = None
 
     def __init__(
         self,
@@ -306,11 +556,13 @@ class Response(_Body):
         status: HTTPStatus | int | None = None,
         status_text: str = "",
         headers: HeadersInit | None = None,
+        web_socket: Any = None,
     ) -> None:
-        if body is not None and not isinstance(body, str | bytes):
+        if body is not None and not isinstance(body, _BODY_TYPES):
             raise TypeError(f"Unsupported type in Response: {type(body).__name__}")
         code = int(status) if status else 200
-        if not 200 <= code <= 599:
+        # 101 is for the WebSocket handshake, which needs the socket (workerd's rule)
+        if not 200 <= code <= 599 and not (code == 101 and web_socket):
             raise ValueError(
                 f"Responses may only be constructed with status codes in the "
                 f"range 200 to 599, inclusive; got {code}"
@@ -319,10 +571,12 @@ class Response(_Body):
             raise TypeError(f"Response with null body status ({code}) cannot have a body.")
         self._status, self._status_text = code, status_text
         self._headers = _header_pairs(headers)
-        self._body = _encode_body(body, "Response")
-        if isinstance(body, str) and not _has(self._headers, "content-type"):
-            self._headers.append(("content-type", _TEXT_PLAIN))
+        self._body, default_type = _encode_body(body, "Response")
+        if default_type is not None and not _has(self._headers, "content-type"):
+            self._headers.append(("content-type", default_type))
         self._used, self._url, self._redirected = False, "", False
+        if web_socket:
+            self._web_socket = web_socket
 
     @classmethod
     def _from_parts(
@@ -376,9 +630,28 @@ class Response(_Body):
     def type(self) -> str:
         return "default"
 
+    @property
+    def js_object(self) -> Any:
+        raise _no_js_object("Response")
+
+    @property
+    def js_response(self) -> Any:
+        raise _no_js_object("Response")
+
+    async def memoryview(self) -> builtins.memoryview:
+        return memoryview(self._consume())
+
+    async def string(self) -> str:
+        """The body as text: pyodide's older name for `text()`."""
+        return await self.text()
+
+    async def formData(self) -> FormData:  # noqa: N802 - the SDK keeps the JS spelling too
+        return await self.form_data()
+
     def clone(self) -> Response:
         self._raise_if_failed()
-        return copy.copy(self)
+        clone: Response = self._copy()
+        return clone
 
     def replace_body(self, body: BodyInit) -> Response:
         """A new Response with this one's status and headers and another body."""
@@ -427,6 +700,11 @@ def to_asgi_start_and_body(response: Response) -> tuple[int, list[tuple[bytes, b
         raise TypeError(
             "The Response body has already been used; return a fresh Response "
             "or clone() it before reading the body."
+        )
+    if response._web_socket is not None:
+        raise TypeError(
+            "The fetch handler returned a WebSocket upgrade response (web_socket=...); "
+            "durable dev serves plain HTTP and cannot hand over a WebSocket."
         )
     body = response._body or b""
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in _combine(response._headers)]

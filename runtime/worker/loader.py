@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from durable.runtime.config import ProjectConfig
-from durable.runtime.errors import UserCodeError
+from durable.runtime.errors import ConfigError, UserCodeError
 
 from .entrypoints import WorkerEntrypoint, WorkflowEntrypoint
 
@@ -117,8 +117,32 @@ def load_code(config: ProjectConfig) -> LoadedCode:
                 f"(found: {found})."
             )
         classes[workflow.name] = cls
+    if classes and not config.python_workflows:
+        raise _python_workflows_off(config, sorted({c.__name__ for c in classes.values()}))
     return LoadedCode(
         module, classes, _fetch_handler(module, names, config), _load_warnings(module, config)
+    )
+
+
+def _python_workflows_off(config: ProjectConfig, class_names: list[str]) -> ConfigError:
+    """Production dispatches `run` to Python only under `python_workflows`; without it the
+    engine's call goes through the generic RPC wrapper and the workflow cannot run, so refuse
+    at start, where the fix is one line, rather than at the first instance."""
+    reason = config.flag_reason("python_workflows")
+    if "disable_python_workflows" in config.compatibility_flags:
+        fix = 'remove "disable_python_workflows" from compatibility_flags'
+    else:
+        fix = (
+            'add "python_workflows" to compatibility_flags (python_workers implies it from '
+            "compatibility_date 2025-09-20)"
+        )
+    return ConfigError(
+        f"{', '.join(class_names)}: Python Workflows need the python_workflows compatibility "
+        f"flag, which this Worker's {reason} leaves off. As Cloudflare's docs say: you must add "
+        "both python_workflows and python_workers compatibility flags to your Wrangler "
+        f"configuration file. Fix: {fix}.",
+        path=str(config.path),
+        field="compatibility_flags",
     )
 
 

@@ -305,6 +305,20 @@ def test_trigger_wait_reports_a_long_sleep(run, cli_project):
     assert "(in 2 hours)" in result.stdout
 
 
+def test_trigger_wait_refuses_a_workflow_without_python_workflows(run, project, monkeypatch):
+    """Audit 7: before 2025-09-20 python_workers does not imply python_workflows."""
+    from cli_support import ENTRY, WORKFLOWS
+
+    config = project(ENTRY, workflows=WORKFLOWS, compatibility_date="2025-09-01")
+    monkeypatch.chdir(config.parent)
+    result = run("workflows", "trigger", "my-workflow", "--wait")
+    one_line_error(
+        result,
+        "Python Workflows need the python_workflows compatibility flag",
+        'Fix: add "python_workflows" to compatibility_flags',
+    )
+
+
 def test_trigger_params_from_stdin(run, cli_project):
     result = run(
         "workflows", "trigger", "my-workflow", "-", "--wait", "--json", input='{"a": 40, "b": 2}'

@@ -519,6 +519,12 @@ G=
 
 FLAGS = [
     (
+        "python_workflows",  # implied by python_workers from its date (audit 7)
+        "python_workflows",
+        "disable_python_workflows",
+        datetime.date(2025, 9, 20),
+    ),
+    (
         "implicit_step_dependencies",
         "python_workflows_implicit_dependencies",
         "no_python_workflows_implicit_dependencies",

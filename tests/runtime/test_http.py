@@ -11,11 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from durable.runtime.worker.blob import Blob, File, FormData
 from durable.runtime.worker.fetch_api import (
+    LOCAL_CF,
     Headers,
     HttpStatusError,
     Request,
     Response,
+    as_incoming,
     coerce_response,
     fetch,
     to_asgi_start_and_body,
@@ -465,3 +468,182 @@ async def test_fetch_network_failure_raises_oserror() -> None:
     server.server_close()  # nothing listens on this port any more
     with pytest.raises(OSError, match="failed"):
         await fetch(f"http://127.0.0.1:{port}/")
+
+
+# --- the rest of production's surface (audit 24) -----------------------------------------------
+
+
+async def test_body_is_a_readable_stream_that_uses_the_body() -> None:
+    request = Request("http://x/", method="POST", body=b"abc")
+    stream = request.body
+    assert stream is not None and stream is request.body
+    assert request.body_used is False
+    chunks = [chunk.to_bytes() async for chunk in stream]
+    assert chunks == [b"abc"]
+    assert request.body_used is True
+    with pytest.raises(OSError, match="Body already used"):
+        await request.text()
+    assert Request("http://x/").body is None
+    assert Response(None).body is None
+
+
+async def test_body_reader_reads_chunks_then_done() -> None:
+    response = Response("hi")
+    reader = response.body.getReader()  # type: ignore[union-attr]
+    assert response.body.locked  # type: ignore[union-attr]
+    first = await reader.read()
+    assert (first.done, first.value.to_bytes(), first.value.length) == (False, b"hi", 2)
+    last = await reader.read()
+    assert (last.done, last.value) == (True, None)
+    assert response.body_used is True
+
+
+async def test_a_stream_read_whole_and_given_back_as_a_body() -> None:
+    request = Request("http://x/", method="PUT", body="payload")
+    _ = request.body  # looked at, not read: text() still reads all of it
+    echo = Response(Request("http://x/", method="PUT", body="again").body)
+    assert await request.text() == "payload"
+    assert await echo.text() == "again"
+    assert "content-type" not in echo.headers
+
+
+async def test_clone_has_its_own_stream() -> None:
+    response = Response("both")
+    original = response.body
+    clone = response.clone()
+    assert clone.body is not original
+    assert await clone.text() == "both" and await response.text() == "both"
+
+
+async def test_buffer_is_an_array_buffer_and_takes_the_body() -> None:
+    response = Response(b"\x00\x01")
+    buffer = await response.buffer()
+    assert (buffer.to_bytes(), buffer.byteLength, bytes(buffer.to_py())) == (
+        b"\x00\x01",
+        2,
+        b"\x00\x01",
+    )
+    assert bytes(buffer.to_memoryview()) == b"\x00\x01"
+    assert response.body_used is True
+    assert await Response(buffer).bytes() == b"\x00\x01"
+    request = Request("http://x/", method="POST", body="é")
+    assert (await request.buffer()).to_string() == "é"
+
+
+async def test_blob_has_the_content_type() -> None:
+    blob = await Response("text", headers={"Content-Type": "Text/Plain"}).blob()
+    assert (blob.content_type, blob.size, await blob.text()) == ("text/plain", 4, "text")
+    request = Request("http://x/", method="POST", body=b"\x01")
+    assert (await request.blob()).content_type == ""
+    with pytest.raises(OSError, match="Body already used"):
+        await request.blob()
+
+
+async def test_form_data_parses_urlencoded() -> None:
+    request = Request(
+        "http://x/",
+        method="POST",
+        body="a=1&b=two+words&a=%C3%A9&empty",
+        headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"},
+    )
+    form = await request.form_data()
+    assert form["a"] == "1"
+    assert form.get_all("a") == ["1", "é"]
+    assert (form["b"], form["empty"]) == ("two words", "")
+
+
+async def test_form_data_round_trips_multipart_with_files() -> None:
+    sent = FormData({"name": "Ada"})
+    sent.append("file", File([b"\x00bin"], "a.bin", "application/octet-stream"))
+    sent.append("note", Blob(["memo"], "text/plain"))
+    request = Request("http://x/", method="POST", body=sent)
+    content_type = request.headers["content-type"]
+    assert content_type.startswith("multipart/form-data; boundary=")
+    form = await Request(request).form_data()
+    assert form["name"] == "Ada"
+    upload = form["file"]
+    assert isinstance(upload, File)
+    assert (upload.name, upload.content_type, await upload.bytes()) == (
+        "a.bin",
+        "application/octet-stream",
+        b"\x00bin",
+    )
+    note = form["note"]
+    assert isinstance(note, File) and (note.name, await note.text()) == ("blob", "memo")
+    response = Response(sent)
+    assert (await response.formData())["name"] == "Ada"
+
+
+async def test_form_data_refuses_other_content_types() -> None:
+    with pytest.raises(TypeError, match="FormData can only parse"):
+        await Response("{}", headers={"Content-Type": "application/json"}).form_data()
+
+
+def test_js_object_says_there_is_none() -> None:
+    with pytest.raises(AttributeError, match="no JavaScript object behind a Request"):
+        Request("http://x/").js_object  # noqa: B018
+    with pytest.raises(AttributeError, match="no JavaScript object behind a Response"):
+        Response("x").js_object  # noqa: B018
+    assert not hasattr(Response("x"), "js_response")
+
+
+def test_request_standard_members_read_as_workerd_gives_them() -> None:
+    request = Request("http://x/")
+    unimplemented = (
+        request.mode,
+        request.cache,
+        request.credentials,
+        request.destination,
+        request.referrer,
+        request.referrer_policy,
+        request.is_history_navigation,
+    )
+    assert unimplemented == (None,) * 7
+    assert (request.integrity, request.keepalive) == ("", False)
+
+
+def test_incoming_requests_carry_the_local_cf() -> None:
+    scope = {"method": "GET", "scheme": "http", "path": "/", "headers": [(b"host", b"h")]}
+    first = Request.from_asgi(scope, b"")
+    assert first.cf.colo == "DFW" and first.cf["country"] == "US"
+    assert (first.cf.asn, first.cf.httpProtocol, first.cf.tlsVersion) == (
+        395747,
+        "HTTP/1.1",
+        "TLSv1.3",
+    )
+    assert first.cf.tlsClientAuth.certVerified == "NONE"
+    first.cf.colo = "changed"
+    assert Request.from_asgi(scope, b"").cf.colo == "DFW"  # each request has its own
+    assert Request.from_asgi(scope, b"", cf={"colo": "LHR"}).cf == {"colo": "LHR"}
+    assert as_incoming(Request("http://x/")).cf == LOCAL_CF
+    assert as_incoming(Request("http://x/", cf={"colo": "AMS"})).cf == {"colo": "AMS"}
+
+
+async def test_response_memoryview_and_string() -> None:
+    assert bytes(await Response(b"mv").memoryview()) == b"mv"
+    response = Response("s")
+    assert await response.string() == "s"
+    with pytest.raises(OSError, match="Body already used"):
+        await response.string()
+
+
+def test_response_web_socket_is_accepted_with_status_101() -> None:
+    socket = object()  # production passes the client end of a js.WebSocketPair
+    response = Response(None, status=101, web_socket=socket)
+    assert response.status == 101
+    with pytest.raises(ValueError, match="200 to 599"):
+        Response(None, status=101)
+    with pytest.raises(TypeError, match="cannot hand over a WebSocket"):
+        to_asgi_start_and_body(response)
+    assert Response("plain", web_socket=None).status == 200
+
+
+def test_response_redirect_has_no_body() -> None:
+    response = Response.redirect("https://example.com/a", HTTPStatus.SEE_OTHER)
+    assert (response.status, response.body, response.headers["location"]) == (
+        303,
+        None,
+        "https://example.com/a",
+    )
+    with pytest.raises(TypeError, match="Invalid URL"):
+        Response.redirect("/relative")

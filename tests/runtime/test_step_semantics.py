@@ -238,3 +238,63 @@ async def test_infinite_retry_limit_survives_the_store(project, runtime_factory)
     await runtime.store.flush()
     (step,) = await runtime.store.steps_of(row.pk)
     assert json.loads(step.config)["retries"]["limit"] is None
+
+
+STEP_OBJECT = """
+import asyncio
+import inspect
+from workers import WorkflowEntrypoint
+
+CALLS = []
+
+class MyWorkflow(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do()
+        async def first():
+            CALLS.append("first")
+            return 20
+
+        @step.do("a named step")
+        async def named():
+            return None
+
+        @step.do()
+        async def second(first):
+            return first + 1
+
+        seen = {
+            "name": first.__name__,
+            "step_names": [first._step_name, named._step_name],
+            "inspect": inspect.iscoroutinefunction(first),
+            "asyncio": asyncio.iscoroutinefunction(first),
+            "signature": str(inspect.signature(second)),
+            "doc": first.__doc__,
+            "repr": repr(first).split(" at ")[0],
+        }
+        seen["value"] = await second()
+        seen["again"] = await second()  # memoized first: it ran once
+        seen["first_calls"] = len(CALLS)
+        return seen
+"""
+
+
+async def test_the_step_object_is_an_async_wrapper_as_in_the_sdk(project, runtime_factory):
+    """Audit 29: `@step.do` returns what reads as the SDK's `async def wrapper()`, while the
+    step cache and implicit dependencies keep working through it."""
+    runtime = await runtime_factory(project(STEP_OBJECT), limits=LIMITS)
+    await runtime.env.MY_WORKFLOW.create({"id": "i1"})
+    row = await runtime.engine.wait_for("my-workflow", "i1", WAIT, timeout=10)
+    assert row.status == "complete", row.error
+    assert json.loads(row.output) == {
+        "name": "wrapper",
+        "step_names": ["first", "a named step"],
+        "inspect": True,
+        "asyncio": True,
+        "signature": "()",
+        "doc": None,
+        "repr": "<function _WorkflowStepWrapper._create_step_decorator.<locals>.decorator"
+        ".<locals>.wrapper",
+        "value": 21,
+        "again": 21,
+        "first_calls": 1,
+    }

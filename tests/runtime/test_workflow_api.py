@@ -379,3 +379,32 @@ async def test_status_shape_and_delete_batch_result(project, runtime_factory):
     ]
     with pytest.raises(TypeError, match=r"^<class 'tuple'> cannot be sent over RPC\.$"):
         await binding.deleteBatch(("w",))
+
+
+async def test_create_ignores_keywords_beside_an_options_dict(project, runtime_factory, caplog):
+    """Audit 14: Pyodide passes keywords as a second JS argument, which create(options)
+    never reads; keywords alone are the options object."""
+    config = project(
+        """
+        from workers import WorkflowEntrypoint
+
+        class MyWorkflow(WorkflowEntrypoint):
+            async def run(self, event, step):
+                return event.payload
+        """
+    )
+    runtime = await runtime_factory(config)
+    binding = runtime.env.MY_WORKFLOW
+    with caplog.at_level("WARNING", logger="durable.bindings"):
+        both = await binding.create({"id": "both"}, params={"lost": True})
+    assert both.id == "both"
+    assert "the keyword argument(s) params are ignored" in caplog.text
+    keywords = await binding.create(id="kw", params={"kept": True})
+    ignored_id = await binding.create(None, id="not-this")
+    assert ignored_id.id != "not-this"
+    for instance_id in ("both", "kw", ignored_id.id):
+        await runtime.engine.wait_for("my-workflow", instance_id, WAIT, timeout=5)
+    assert (await both.status())["output"] == {}  # no params reached it, as for create({})
+    assert (await keywords.status())["output"] == {"kept": True}
+    with pytest.raises(TypeError, match="cannot be sent over RPC"):
+        await binding.create({"id": "t"}, params=("a",))  # converted before JS ignores it

@@ -121,6 +121,7 @@ def test_legacy_on_fetch_gets_env(tmp_path, dev_server):
             return Response(f"legacy {env.GREETING} {request.method}")
         """,
         compatibility_date="2025-01-01",
+        flags=("python_workers", "python_workflows"),
         extra='[vars]\nGREETING = "hey"\n',
     )
     server = dev_server(tmp_path)

@@ -116,3 +116,30 @@ async def test_fetch_without_a_handler_says_so(open_project) -> None:  # type: i
     )
     with pytest.raises(LookupError, match="no fetch handler"):
         await denv.fetch("/")
+
+
+async def test_fetch_gives_the_request_the_local_cf(open_project) -> None:  # type: ignore[no-untyped-def]
+    """Audit 24: a request reaching the handler is an incoming one, with `cf` set."""
+    denv = await open_project(
+        textwrap.dedent(
+            """
+            from workers import Response, WorkerEntrypoint, WorkflowEntrypoint
+
+            class MyWorkflow(WorkflowEntrypoint):
+                async def run(self, event, step):
+                    return 1
+
+            class Default(WorkerEntrypoint):
+                async def fetch(self, request):
+                    cf = request.cf
+                    return Response(f"{cf.colo} {cf.country} {cf.httpProtocol}")
+            """
+        )
+    )
+    assert await (await denv.fetch("/")).text() == "DFW US HTTP/1.1"
+    from workers import Request
+
+    own = Request(
+        "http://localhost:8787/", cf={"colo": "LHR", "country": "GB", "httpProtocol": "x"}
+    )
+    assert await (await denv.fetch(own)).text() == "LHR GB x"
