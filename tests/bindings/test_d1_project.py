@@ -336,3 +336,24 @@ def test_wrangler_and_durable_share_the_database(
     assert database_path(
         tmp_path / ".wrangler" / "state", config.d1_databases[0].local_id
     ).is_file()
+
+
+def test_wrangler_opens_a_database_durable_created(
+    tmp_path: Path, wrangler: Callable[..., str]
+) -> None:
+    _project(tmp_path, migrations=False)
+    run = _cli(tmp_path)
+    created = run(
+        "d1",
+        "execute",
+        "DB",
+        "--command",
+        "CREATE TABLE t (a, b BLOB); INSERT INTO t VALUES ('from durable', x'00ff');",
+    )
+    assert created.exit_code == 0, created.stderr
+    out = wrangler(
+        tmp_path, "d1", "execute", "DB", "--local", "--json", "--command", "SELECT a, b FROM t"
+    )
+    assert json.loads(out)[0]["results"] == [{"a": "from durable", "b": "[0, 255]"}]
+    again = run("d1", "execute", "DB", "--command", "SELECT a, b FROM t", "--json")
+    assert json.loads(again.stdout)[0]["results"] == [{"a": "from durable", "b": "[0, 255]"}]
