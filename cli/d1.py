@@ -75,12 +75,12 @@ def _database(ctx: typer.Context, name: str) -> "tuple[ProjectConfig, Any, D1Dat
 
 def _run(call: Any, *args: Any) -> Any:
     """Run a blocking D1 call; its SQL failure is one line, as wrangler prints it."""
-    from durable.runtime.bindings.d1 import D1Failure
+    from durable.runtime.bindings.d1 import D1QueryError
     from durable.runtime.errors import ValidationError
 
     try:
         return call(*args)
-    except D1Failure as exc:
+    except D1QueryError as exc:
         raise ValidationError(str(exc)) from None
 
 
@@ -255,7 +255,7 @@ def apply(
     remote: RemoteOpt = False,
 ) -> None:
     """Apply the unapplied migrations in order, each in its own transaction; stop at a failure."""
-    from durable.runtime.bindings.d1 import D1Failure
+    from durable.runtime.bindings.d1 import D1QueryError
     from durable.runtime.bindings.d1_migrations import apply_migration
     from durable.runtime.errors import ValidationError
 
@@ -270,7 +270,7 @@ def apply(
         for name in pending:
             try:
                 apply_migration(state, migrations, name)
-            except D1Failure as exc:
+            except D1QueryError as exc:
                 say(f"❌ {name}")
                 raise ValidationError(f"Migration {name} failed: {exc}") from None
             except (OSError, UnicodeDecodeError) as exc:

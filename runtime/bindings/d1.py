@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from durable.runtime.errors import JsException, StoreError
+from durable.runtime.errors import D1QueryError, JsException, StoreError
 from durable.runtime.worker.jsdict import JsDict
 
 from .miniflare import BUSY_TIMEOUT_MS, LAYOUT, WRANGLER_VERSION, durable_object_id, sanitise_path
@@ -44,7 +44,7 @@ __all__ = [
     "D1Database",
     "D1DatabaseSession",
     "D1DatabaseState",
-    "D1Failure",
+    "D1QueryError",
     "D1PreparedStatement",
     "database_path",
 ]
@@ -116,17 +116,6 @@ def database_path(root: Path, local_id: str) -> Path:
     return root / "v3" / "d1" / UNIQUE_KEY / f"{durable_object_id(UNIQUE_KEY, local_id)}.sqlite"
 
 
-class D1Failure(Exception):
-    """A query failed; the message is the one Miniflare's D1 object sends back.
-
-    `index` is the failing query's position among those run (comment-only ones dropped).
-    """
-
-    def __init__(self, message: str, index: int = 0) -> None:
-        super().__init__(message)
-        self.index = index
-
-
 # --- the database file ------------------------------------------------------------------------
 
 
@@ -183,34 +172,34 @@ class D1DatabaseState:
         """Run `queries` in one transaction, as Miniflare's `D1DatabaseObject` does.
 
         Each result is `{columns, rows, meta}`. Any failure rolls everything back and raises
-        D1Failure with the message workerd gives.
+        D1QueryError with the message workerd gives.
         """
         kept = [q for q in queries if _COMMENT_LINES.sub("", q[0]).strip()]
         if not kept:
-            raise D1Failure("No SQL statements detected.")
+            raise D1QueryError("No SQL statements detected.")
         with self._lock:
             db = self._conn()
             try:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise D1Failure(_message(db, exc, None)) from None
+                raise D1QueryError(_message(db, exc, None)) from None
             results: list[dict[str, Any]] = []
             try:
                 for index, (sql, params) in enumerate(kept):
                     try:
                         results.append(self._query(db, sql, params))
-                    except D1Failure as exc:
+                    except D1QueryError as exc:
                         exc.index = index
                         raise
                 db.execute("COMMIT")
-            except D1Failure:
+            except D1QueryError:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
             except sqlite3.Error as exc:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
-                raise D1Failure(_message(db, exc, None)) from None
+                raise D1QueryError(_message(db, exc, None)) from None
             except BaseException:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
@@ -236,7 +225,7 @@ class D1DatabaseState:
         ).fetchone()
         pieces = [p for p in split_statements(sql) if not _EMPTY_PIECE.fullmatch(p)]
         if not pieces:
-            raise D1Failure("SQL code did not contain a statement.")
+            raise D1QueryError("SQL code did not contain a statement.")
         columns: list[str] = []
         rows: list[list[Any]] = []
         read = 0
@@ -247,14 +236,14 @@ class D1DatabaseState:
                 cursor, fetched = self._guarded(db, piece, params if last else ())
             except sqlite3.ProgrammingError as exc:
                 if not str(exc).startswith("Incorrect number of bindings"):
-                    raise D1Failure(_message(db, exc, piece)) from None
-                raise D1Failure(
+                    raise D1QueryError(_message(db, exc, piece)) from None
+                raise D1QueryError(
                     "Wrong number of parameter bindings for SQL query."
                     if last
                     else MULTI_PARAMS_MESSAGE
                 ) from None
             except (sqlite3.Error, OverflowError) as exc:
-                raise D1Failure(self._denied or _message(db, exc, piece)) from None
+                raise D1QueryError(self._denied or _message(db, exc, piece)) from None
             columns = [d[0] for d in cursor.description or ()]
             rows = [[_cell(v) for v in row] for row in fetched]
             read += len(fetched)
@@ -555,7 +544,7 @@ class _Session:
         state = self._db._state
         try:
             results: list[dict[str, Any]] = await asyncio.to_thread(state.execute, queries, fmt)
-        except D1Failure as exc:
+        except D1QueryError as exc:
             raise JsException(f"D1_ERROR: {exc}") from None
         self._update_bookmark(self._db._next_bookmark())
         return results
@@ -703,7 +692,7 @@ class D1Database:
         state = self._state
         try:
             results = await asyncio.to_thread(state.execute, [(line, []) for line in lines], "NONE")
-        except D1Failure as exc:
+        except D1QueryError as exc:
             index, line = kept[exc.index] if exc.index < len(kept) else (0, lines[0])
             raise JsException(f"D1_EXEC_ERROR: Error in line {index + 1}: {line}: {exc}") from None
         total = sum(r["meta"]["duration"] for r in results)

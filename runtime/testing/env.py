@@ -35,7 +35,7 @@ async def apply_d1_migrations(runtime: Runtime) -> None:
     """Apply each D1 database's migrations (if it has a migrations folder), in order."""
     import asyncio
 
-    from durable.runtime.bindings.d1 import D1Failure
+    from durable.runtime.bindings.d1 import D1QueryError
     from durable.runtime.bindings.d1_migrations import Migrations, apply_migration
     from durable.runtime.errors import ValidationError
 
@@ -48,7 +48,7 @@ async def apply_d1_migrations(runtime: Runtime) -> None:
         try:
             for name in await asyncio.to_thread(migrations.unapplied, state):
                 await asyncio.to_thread(apply_migration, state, migrations, name)
-        except D1Failure as exc:
+        except D1QueryError as exc:
             raise ValidationError(
                 f"D1 migration {name} of env.{database.binding} failed: {exc}"
             ) from None
