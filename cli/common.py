@@ -230,10 +230,14 @@ MANAGEMENT_GROUPS = {
     "workflows": "durable.cli.workflows",
     "instances": "durable.cli.instances",
     "kv": "durable.cli.kv",
+    "d1": "durable.cli.d1",
 }
 _GENERAL_FIELDS = ("cwd", "verbose")
 # `kv` works on wrangler's local files: no server, so no --port, --persist-to or --remote.
-_GROUP_FIELDS = {"kv": ("config", "env", "cwd", "verbose")}
+_GROUP_FIELDS = {
+    "kv": ("config", "env", "cwd", "verbose"),
+    "d1": ("config", "env", "cwd", "verbose"),
+}
 
 
 def _copy_global_options(root: Any, command: Any, wanted: tuple[str, ...] = _GLOBAL_FIELDS) -> None:

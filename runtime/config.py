@@ -36,6 +36,7 @@ from .errors import ConfigError, WorkflowNotFoundError
 
 __all__ = [
     "CONFIG_FILE_NAMES",
+    "D1DatabaseConfig",
     "DEFAULT_STEP_LIMIT",
     "KVNamespaceConfig",
     "PRODUCTION_MAX_STEPS",
@@ -53,6 +54,7 @@ DEFAULT_STEP_LIMIT = 1024
 PRODUCTION_MAX_STEPS = 25_000
 _WORKFLOW_NAME = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9_-]*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SQL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _QUOTED = re.compile(r"""(["'`])((?:\\.|(?!\1).)*)\1""", re.DOTALL)
 
@@ -76,6 +78,10 @@ _TOP_LEVEL_ONLY_FIELDS = frozenset(
     "wasm_modules text_blobs data_blobs".split()
 )
 _KV_FIELDS = frozenset("binding id preview_id remote experimental_remote".split())
+_D1_FIELDS = frozenset(
+    "binding database_id database_internal_env database_name migrations_dir migrations_table "
+    "preview_database_id remote experimental_remote".split()
+)
 _WORKFLOW_FIELDS = frozenset(
     "name binding class_name script_name limits schedules remote experimental_remote".split()
 )
@@ -108,6 +114,34 @@ class KVNamespaceConfig:
 
 
 @dataclass(frozen=True)
+class D1DatabaseConfig:
+    """One `[[d1_databases]]` entry (wrangler's `d1DatabaseEntry` names its local state)."""
+
+    binding: str
+    database_name: str | None = None
+    database_id: str | None = None
+    preview_database_id: str | None = None
+    migrations_dir: str = "./migrations"
+    migrations_table: str = "d1_migrations"
+
+    @property
+    def local_id(self) -> str:
+        """The name of the database's local state: `preview_database_id`, `database_id`, binding."""
+        for value in (self.preview_database_id, self.database_id):
+            if value is not None:
+                return value
+        return self.binding
+
+    @property
+    def shown(self) -> str | None:
+        """What wrangler's bindings table shows in parentheses."""
+        for value in (self.preview_database_id, self.database_name, self.database_id):
+            if value:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
     """The effective configuration for one environment (or the top level)."""
 
@@ -123,6 +157,7 @@ class ProjectConfig:
     warnings: tuple[str, ...] = ()
     secret_names: frozenset[str] = field(default_factory=frozenset)
     kv_namespaces: tuple[KVNamespaceConfig, ...] = ()
+    d1_databases: tuple[D1DatabaseConfig, ...] = ()
 
     def workflow(self, name: str) -> WorkflowConfig:
         for wf in self.workflows:
@@ -325,6 +360,7 @@ class _Section:
     workflows: tuple[WorkflowConfig, ...] = ()
     vars: dict[str, object] = field(default_factory=dict)
     kv_namespaces: tuple[KVNamespaceConfig, ...] = ()
+    d1_databases: tuple[D1DatabaseConfig, ...] = ()
 
 
 def config_from_dict(
@@ -354,7 +390,7 @@ def config_from_dict(
             prefix = f"env.{env}"
             if isinstance(raw_env, dict):
                 diag.unexpected(raw_env, _ENV_FIELDS, prefix)
-                for key in ("workflows", "vars", "kv_namespaces"):
+                for key in ("workflows", "vars", "kv_namespaces", "d1_databases"):
                     if key in raw and key not in raw_env:
                         diag.warnings.append(
                             f'"{key}" exists at the top level, but not on "{prefix}".\n'
@@ -452,6 +488,7 @@ def config_from_dict(
         warnings=tuple(diag.warnings),
         secret_names=frozenset(secrets),
         kv_namespaces=section.kv_namespaces,
+        d1_databases=section.d1_databases,
     )
 
 
@@ -541,7 +578,82 @@ def _validate_section(
                 f"{prefix}kv_namespaces",
                 f'The field "{prefix}kv_namespaces" should be an array but got {_js(entries)}.',
             )
+    if "d1_databases" in raw:
+        entries = raw["d1_databases"]
+        if isinstance(entries, list):
+            d1 = [
+                _validate_d1(entry, f"{prefix}d1_databases[{i}]", diag)
+                for i, entry in enumerate(entries)
+            ]
+            section.d1_databases = tuple(db for db in d1 if db is not None)
+        else:
+            diag.error(
+                f"{prefix}d1_databases",
+                f'The field "{prefix}d1_databases" should be an array but got {_js(entries)}.',
+            )
     return section
+
+
+def _validate_d1(entry: object, where: str, diag: _Diagnostics) -> D1DatabaseConfig | None:
+    """wrangler's `validateD1Binding` (its wording), plus the Python-identifier rule."""
+    if not isinstance(entry, dict):
+        diag.error(where, f'"d1_databases" bindings should be objects, but got {_js(entry)}')
+        return None
+    diag.unexpected(entry, _D1_FIELDS, where)
+    errors_before = len(diag.errors)
+    binding = entry.get("binding")
+    if not isinstance(binding, str):
+        diag.error(
+            f"{where}.binding",
+            f'"{where}" bindings should have a string "binding" field but got {_js(entry)}.',
+        )
+    elif not binding.isidentifier() or keyword.iskeyword(binding):
+        diag.error(
+            f"{where}.binding",
+            f'"{where}" bindings "binding" field must be a valid Python identifier (user '
+            f"code reads it as env.<binding>) but got {_js(binding)}.",
+        )
+    if entry.get("database_id") is not None and not isinstance(entry["database_id"], str):
+        diag.error(
+            f"{where}.database_id",
+            f'"{where}" bindings must have a "database_id" field but got {_js(entry)}.',
+        )
+    for key in ("preview_database_id", "database_name", "migrations_dir", "migrations_table"):
+        value = entry.get(key)
+        if value is not None and not isinstance(value, str):
+            diag.error(
+                f"{where}.{key}",
+                f'"{where}" bindings should, optionally, have a string "{key}" field but got '
+                f"{_js(entry)}.",
+            )
+    remote = entry.get("remote")
+    if remote is not None and not isinstance(remote, bool):
+        diag.error(
+            f"{where}.remote",
+            f'"{where}" should, optionally, have a boolean "remote" field but got {_js(entry)}.',
+        )
+    table = entry.get("migrations_table")
+    if isinstance(table, str) and table and not _SQL_NAME.fullmatch(table):
+        diag.error(
+            f"{where}.migrations_table",
+            f'"{where}" bindings "migrations_table" field must be a plain SQL table name '
+            f"(letters, digits, underscores) but got {_js(table)}.",
+        )
+    if len(diag.errors) > errors_before or not isinstance(binding, str):
+        return None
+
+    def text(key: str) -> str | None:
+        value = entry.get(key)
+        return value if isinstance(value, str) else None
+
+    return D1DatabaseConfig(
+        binding=binding,
+        database_name=text("database_name"),
+        database_id=text("database_id"),
+        preview_database_id=text("preview_database_id"),
+        migrations_dir=text("migrations_dir") or "./migrations",
+        migrations_table=text("migrations_table") or "d1_migrations",
+    )
 
 
 def _validate_kv(
@@ -756,6 +868,23 @@ def _check_unique_bindings(section: _Section, prefix: str, diag: _Diagnostics) -
             f"{prefix}vars",
             f"{binding} assigned to Environment Variable and KV Namespace bindings.",
         )
+    _check_unique_d1(section, prefix, kv, bindings, diag)
+
+
+def _check_unique_d1(
+    section: _Section, prefix: str, kv: list[str], workflows: list[str], diag: _Diagnostics
+) -> None:
+    """wrangler's `validateBindingsHaveUniqueNames` for D1 (its order: KV, D1, vars, Workflow)."""
+    d1 = [db.binding for db in section.d1_databases]
+    where = f"{prefix}d1_databases"
+    for binding in sorted({b for b in d1 if d1.count(b) > 1}):
+        diag.error(where, f"{binding} assigned to multiple D1 Database bindings.")
+    for binding in sorted(set(kv) & set(d1)):
+        diag.error(where, f"{binding} assigned to KV Namespace and D1 Database bindings.")
+    for binding in sorted(set(d1) & set(section.vars)):
+        diag.error(where, f"{binding} assigned to D1 Database and Environment Variable bindings.")
+    for binding in sorted(set(d1) & set(workflows)):
+        diag.error(where, f"{binding} assigned to D1 Database and Workflow bindings.")
 
 
 def _load_secrets(root: Path, env_name: str | None, env_file: Path | None) -> dict[str, str]:

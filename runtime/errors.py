@@ -33,6 +33,8 @@ The hierarchy, drawn as httpx draws its own:
     JsException                  a JavaScript error, as production's `pyodide.ffi` presents it
                                  (`name` and `message`): what bindings raise with production's
                                  text; re-exported by the `pyodide.ffi` shim
+    D1QueryError                 a D1 query failed (Miniflare's text): the D1 binding turns it
+                                 into a JsException, the CLI into one line
 
     ImportError                  (the standard library's)
     └── UnavailableOnCPythonError    a `js`/`pyodide` name that exists only in the Workers runtime
@@ -281,6 +283,18 @@ class JsException(Exception):  # noqa: N818 - production's name (pyodide.ffi.JsE
         super().__init__(f"{name}: {message}" if message else name)
         self.name = name
         self.message = message
+
+
+class D1QueryError(Exception):
+    """A D1 query failed; the message is the one Miniflare's D1 object sends back.
+
+    The binding raises it to user code as `JsException("D1_ERROR: …")`, the CLI as one line.
+    `index` is the failing query's position among those run (comment-only ones dropped).
+    """
+
+    def __init__(self, message: str, index: int = 0) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 class UnavailableOnCPythonError(ImportError):

@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .d1 import D1Database, D1DatabaseState
 from .kv import KVNamespace, KVNamespaceState, wall_ms
 from .workflows import WorkflowBinding
 
 if TYPE_CHECKING:
-    from durable.runtime.config import KVNamespaceConfig
+    from durable.runtime.config import D1DatabaseConfig, KVNamespaceConfig
     from durable.runtime.engine.scheduler import Engine
 
 
@@ -51,12 +52,13 @@ def build_env(
     bindings: dict[str, str],
     *,
     kv_namespaces: Iterable[KVNamespaceConfig] = (),
+    d1_databases: Iterable[D1DatabaseConfig] = (),
     state_dir: Path | None = None,
     now_ms: Callable[[], int] = wall_ms,
 ) -> Env:
     """`bindings` maps binding name (MY_WORKFLOW) to workflow name.
 
-    KV namespaces keep their data in wrangler's local state under `state_dir` (`.wrangler/state`
+    KV namespaces and D1 databases keep their data in wrangler's local state under `state_dir` (`.wrangler/state`
     next to the config, see `miniflare.py`); `now_ms` is the time expirations are judged by.
     """
     values: dict[str, Any] = dict(vars)
@@ -67,4 +69,8 @@ def build_env(
             raise ValueError("KV namespaces need the folder of wrangler's local state")
         state = KVNamespaceState(state_dir, ns.local_id, now_ms)
         values[ns.binding] = KVNamespace(state, ns.binding)
+    for db in d1_databases:
+        if state_dir is None:
+            raise ValueError("D1 databases need the folder of wrangler's local state")
+        values[db.binding] = D1Database(D1DatabaseState(state_dir, db.local_id), db.binding)
     return Env(values)

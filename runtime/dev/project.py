@@ -62,6 +62,8 @@ class Runtime:
             await self.store.close()
             for ns in self.config.kv_namespaces:
                 getattr(self.env, ns.binding).close()
+            for db in self.config.d1_databases:
+                getattr(self.env, db.binding).close()
         finally:
             if self.holds_utc:
                 self.holds_utc = False
@@ -140,6 +142,7 @@ async def _open_runtime(
         config.vars,
         {wf.binding: wf.name for wf in config.workflows},
         kv_namespaces=config.kv_namespaces,
+        d1_databases=config.d1_databases,
         state_dir=wrangler_state_dir or state_root(config.root),
         now_ms=clock.now_ms,
     )

@@ -102,6 +102,9 @@ def bindings_table(config: ProjectConfig) -> list[str]:
         rows.append((f"env.{wf.binding} ({value})", "Workflow", "local"))
     for ns in config.kv_namespaces:
         rows.append((f"env.{ns.binding} ({ns.local_id})", "KV Namespace", "local"))
+    for db in config.d1_databases:
+        shown = f"env.{db.binding}" + (f" ({db.shown})" if db.shown else "")
+        rows.append((shown, "D1 Database", "local"))
     for name, var in config.vars.items():
         shown = '"(hidden)"' if name in config.secret_names else json.dumps(var)
         if len(shown) > 60:

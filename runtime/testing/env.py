@@ -31,6 +31,29 @@ from .trace import Trace
 DEFAULT_ORIGIN = "http://localhost:8787"
 
 
+async def apply_d1_migrations(runtime: Runtime) -> None:
+    """Apply each D1 database's migrations (if it has a migrations folder), in order."""
+    import asyncio
+
+    from durable.runtime.bindings.d1 import D1QueryError
+    from durable.runtime.bindings.d1_migrations import Migrations, apply_migration
+    from durable.runtime.errors import ValidationError
+
+    for database in runtime.config.d1_databases:
+        migrations = Migrations.of(runtime.config.root, database)
+        if not migrations.folder.is_dir():
+            continue
+        state = getattr(runtime.env, database.binding).state
+        name = migrations.table
+        try:
+            for name in await asyncio.to_thread(migrations.unapplied, state):
+                await asyncio.to_thread(apply_migration, state, migrations, name)
+        except D1QueryError as exc:
+            raise ValidationError(
+                f"D1 migration {name} of env.{database.binding} failed: {exc}"
+            ) from None
+
+
 class DurableEnv:
     """An in-process runtime for one test: `env`, `fetch`, the virtual clock, traces."""
 
@@ -130,7 +153,9 @@ async def open_env(
     `persist_dir` (default: a temporary directory removed afterwards), and so does the KV data
     (`wrangler-state/` in it, never the project's `.wrangler/state`): each test starts with empty
     namespaces and seeds them with `await env.KV.put(...)`. KV expirations follow the virtual
-    clock. `start_ms` sets the virtual clock's start (default: now).
+    clock. Each D1 database starts empty too, with the project's migrations (its
+    `migrations_dir`) applied, as `wrangler d1 migrations apply` would; seed it with
+    `await env.DB.prepare(...).run()`. `start_ms` sets the virtual clock's start (default: now).
     """
     if isinstance(config, ProjectConfig):
         project = config
@@ -150,6 +175,7 @@ async def open_env(
             clock=clock,
         )
         try:
+            await apply_d1_migrations(runtime)
             yield DurableEnv(runtime, harness)
         finally:
             await runtime.close()

@@ -97,8 +97,11 @@ def test_every_group_and_command_is_listed():
         ("workflows",),
         ("instances",),
         ("kv",),
+        ("d1",),
     }
     assert {p[-1] for p in paths if p[:-1] == ("kv", "key")} == {"put", "get", "list", "delete"}
+    assert {p[-1] for p in paths if p[:-1] == ("d1",)} == {"execute", "migrations"}
+    assert {p[-1] for p in paths if p[:-1] == ("d1", "migrations")} == {"create", "list", "apply"}
 
 
 @pytest.mark.parametrize("path", _all_commands(typer.main.get_command(app)), ids=" ".join)
