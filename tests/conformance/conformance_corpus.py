@@ -24,6 +24,8 @@ class Case:
     params: Any = None
     implicit: bool = True
     env_vars: dict[str, str] = field(default_factory=dict)
+    # Sent, in order, once the instance first waits: (type, payload)
+    events: list[tuple[str, Any]] = field(default_factory=list)
     xfail: str | None = None
 
     @property
