@@ -24,6 +24,8 @@ class Case:
     params: Any = None
     implicit: bool = True
     env_vars: dict[str, str] = field(default_factory=dict)
+    # Sent, in order, once the instance first waits: (type, payload)
+    events: list[tuple[str, Any]] = field(default_factory=list)
     xfail: str | None = None
 
     @property
@@ -512,6 +514,533 @@ class Case(WorkflowEntrypoint):
             return value + "a"
 
         return await after()
+""",
+    ),
+]
+
+# -- waits, served by the engine: run() is replayed after each one --
+
+CASES += [
+    Case(
+        "sleep_and_replay",
+        """
+import datetime
+
+
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        probe.ran("run() entered")
+
+        @step.do()
+        async def first():
+            probe.ran("first")
+            return {"at": 1.0}
+
+        value = await first()
+        probe.seen("first", value)
+        await step.sleep("nap", "10 seconds")
+        await step.sleep("short", 1500)
+        # From the instance's creation, so that a replay computes the same time
+        await step.sleep_until("until", event.timestamp + datetime.timedelta(hours=5))
+
+        @step.do()
+        async def second(first):
+            probe.ran("second")
+            return first["at"] + 1
+
+        return await second()
+""",
+    ),
+    Case(
+        "sleep_keyword_arguments",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        try:
+            await step.sleep(name="nap", duration="1 second")
+        except Exception as exc:
+            probe.seen("keywords", exc)
+        await step.sleep("nap", duration="1 second")
+        return "done"
+""",
+    ),
+    Case(
+        "sleep_until_string_and_past",
+        """
+import datetime
+
+
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        probe.ran("run() entered")
+        await step.sleep_until("iso string", "2020-01-01T00:00:00Z")
+        # JS converts a numeric string: epoch milliseconds an hour after the creation
+        created = event.timestamp.replace(tzinfo=datetime.UTC).timestamp()
+        await step.sleep_until("number string", str(int(created * 1000) + 3_600_000))
+        try:
+            await step.sleep_until("past", datetime.datetime(2020, 1, 1))
+        except Exception as exc:
+            probe.seen("past.type", type(exc).__name__)
+            probe.seen("past.message", str(exc))
+        return "done"
+""",
+    ),
+    Case(
+        "except_base_exception_around_sleep",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        probe.ran("run() entered")
+        try:
+            await step.sleep("nap", "10 seconds")
+        except BaseException:
+            pass
+
+        @step.do()
+        async def after():
+            probe.ran("after")
+            return "slept"
+
+        return await after()
+""",
+    ),
+    Case(
+        "wait_for_event_delivered",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        probe.ran("run() entered")
+
+        @step.do()
+        async def before():
+            probe.ran("before")
+            return "ready"
+
+        await before()
+        got = await step.wait_for_event("approval", "approved", timeout="1 hour")
+        probe.seen("payload", got["payload"])
+        probe.seen("type", got.type)
+        probe.seen("timestamp", type(got["timestamp"]).__name__)
+        probe.seen("keys", sorted(got))
+
+        @step.do()
+        async def after():
+            probe.ran("after")
+            return got["payload"]["n"] + 1
+
+        return await after()
+""",
+        events=[("approved", {"n": 41, "f": 2.0, "half": 0.5, "tags": ["a", None], "d": {}})],
+    ),
+    Case(
+        "wait_for_event_buffered_and_in_order",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        await step.sleep("first a nap", "10 seconds")
+        one = await step.wait_for_event("one", "item")
+        two = await step.wait_for_event("two", "item", timeout=60_000)
+        probe.seen("one", one["payload"])
+        probe.seen("two", two["payload"])
+        return [one["payload"], two["payload"]]
+""",
+        events=[("item", "first"), ("item", [2.0, {"x": None}])],
+    ),
+    Case(
+        "wait_for_event_timeout",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        probe.ran("run() entered")
+        try:
+            await step.wait_for_event("approval", "approved", timeout="1 hour")
+        except Exception as exc:
+            probe.seen("timed out", "timed out" in str(exc) and "3600000ms" in str(exc))
+        await step.wait_for_event("again", "approved", timeout="2 seconds")
+        return "unreachable"
+""",
+    ),
+    Case(
+        "wait_for_event_timeout_error_type",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        try:
+            await step.wait_for_event("approval", "approved", timeout="1 hour")
+        except Exception as exc:
+            probe.seen("error", exc)
+        return "done"
+""",
+        xfail="audit 30: a wait timeout reaches production's run() as the engine's JS error (a "
+        "JsException), durable's as a WorkflowTimeoutError",
+    ),
+]
+
+# -- more audit items --
+
+CASES += [
+    Case(
+        "retry_policy_attempts_and_config",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        probe.ran("run() entered")
+
+        @step.do(config={"retries": {"limit": 3, "delay": "5 seconds", "backoff": "linear"},
+                         "timeout": "30 minutes"})
+        async def flaky(ctx):
+            probe.ran("flaky")
+            probe.seen("attempt", ctx.attempt)
+            probe.seen("config", ctx.config)
+            if ctx.attempt < 3:
+                raise ValueError(f"attempt {ctx.attempt}")
+            return ctx.attempt * 1.0
+
+        @step.do(config={"retries": {"limit": 1, "delay": 1000, "backoff": "constant"}})
+        async def always(ctx):
+            probe.ran("always")
+            raise TypeError("nope")
+
+        probe.seen("flaky", await flaky())
+        try:
+            await always()
+        except Exception as exc:
+            probe.seen("always", exc)
+        return "done"
+""",
+    ),
+    Case(
+        "non_retryable_error_constructor",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        probe.seen("two args", NonRetryableError("a", "b").args)
+        try:
+            probe.seen("keyword", NonRetryableError(message="x").args)
+        except Exception as exc:
+            probe.seen("keyword", exc)
+        probe.seen("empty", NonRetryableError().args)
+
+        @step.do()
+        async def stop():
+            probe.ran("stop")
+            raise NonRetryableError("a", "b")
+
+        @step.do()
+        async def bare():
+            probe.ran("bare")
+            raise NonRetryableError
+
+        for name, fn in (("stop", stop), ("bare", bare)):
+            try:
+                await fn()
+            except Exception as exc:
+                probe.seen(name, exc)
+        return "done"
+""",
+    ),
+    Case(
+        "step_object",
+        """
+import inspect
+
+
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do("named")
+        async def my_step():
+            probe.ran("my_step")
+            return 1
+
+        probe.seen("__name__", my_step.__name__)
+        probe.seen("coroutine function", inspect.iscoroutinefunction(my_step))
+        probe.seen("twice", [await my_step(), await my_step()])
+        return "done"
+""",
+        xfail="audit 29: production's step object is the SDK's `async def wrapper`; durable's "
+        "is a StepCallable named after the user's function",
+    ),
+    Case(
+        "date_values",
+        """
+import datetime
+
+
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        probe.seen("timestamp type", type(event.timestamp).__name__)
+        probe.seen("instanceId", event.instanceId)
+        probe.seen("workflowName", event["workflowName"])
+
+        @step.do()
+        async def dates():
+            probe.ran("dates")
+            return {
+                "naive": datetime.datetime(2026, 1, 2, 3, 4, 5, 678901),
+                "aware": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone(
+                    datetime.timedelta(hours=2))),
+            }
+
+        seen = await dates()
+        probe.seen("dates", seen)
+        return seen["naive"]
+""",
+    ),
+    Case(
+        "none_and_nested_values",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        probe.seen("payload", event.payload)
+
+        @step.do()
+        async def nested():
+            probe.ran("nested")
+            return {"a": None, "b": [None, {"c": None}], 1: "int key", True: "bool key",
+                    "big": 2**60, "s": "é"}
+
+        @step.do()
+        async def nothing():
+            probe.ran("nothing")
+
+        seen = await nested()
+        probe.seen("nested", seen)
+        probe.seen("nested.b.1.c", seen["b"][1].c)
+        probe.seen("nothing", await nothing())
+        return None
+""",
+        params={"x": None, "list": [None], "deep": {"y": {"z": 1.0}}},
+    ),
+    Case(
+        "infinite_retries_default_backoff",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do(config={"retries": {"limit": float("inf")}})
+        async def stubborn(ctx):
+            probe.ran("stubborn")
+            probe.seen("config", ctx.config)
+            if ctx.attempt < 3:
+                raise ValueError("not yet")
+            return ctx.attempt
+
+        return await stubborn()
+""",
+    ),
+    Case(
+        "step_limit_and_bad_name",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do("x" * 257)
+        async def too_long():
+            probe.ran("too_long")
+            return 1
+
+        try:
+            await too_long()
+        except Exception as exc:
+            probe.seen("too long", type(exc).__name__)
+        return "done"
+""",
+        xfail="audit 30: an invalid step name is the engine's JS error in production "
+        "(a JsException), a WorkflowFatalError locally",
+    ),
+]
+
+# -- the Python examples of the Cloudflare Workflows docs (reference/seeds/003), adapted: print()
+# becomes probe.ran(), and the steps the snippets define are awaited --
+
+CASES += [
+    Case(
+        "docs_get_started",
+        """
+from workers import Response
+
+
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do('step1')
+        async def step_1():
+            # does stuff
+            probe.ran('executing step1')
+
+        @step.do('step2')
+        async def step_2():
+            # does stuff
+            probe.ran('executing step2')
+
+        await step_1()
+        await step_2()
+""",
+    ),
+    Case(
+        "docs_payload",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do('step-name')
+        async def first_step():
+            payload = event["payload"]
+            return payload
+
+        return await first_step()
+""",
+        params={"foo": "bar", "n": 1.0},
+    ),
+    Case(
+        "docs_dag",
+        """
+from workers import Response
+
+
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        async def await_step(fn):
+            try:
+                return await fn()
+            except TypeError as e:
+                probe.seen("caught", f"Successfully caught {type(e).__name__}: {e}")
+
+        await step.sleep('demo sleep', '10 seconds')
+
+        @step.do('dependency1')
+        async def dep_1():
+            # does stuff
+            probe.ran('executing dep1')
+
+        @step.do('dependency2')
+        async def dep_2():
+            # does stuff
+            probe.ran('executing dep2')
+
+        @step.do('demo do', depends=[dep_1, dep_2], concurrent=True)
+        async def final_step(res1, res2):
+            # does stuff
+            probe.ran('something')
+
+        await await_step(final_step)
+""",
+        implicit=False,
+    ),
+    Case(
+        "docs_workers_api_steps",
+        """
+import datetime
+
+
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do("my first step")
+        async def my_first_step():
+            # do some work
+            return "Hello World!"
+
+        probe.seen("first", await my_first_step())
+        # Before the sleep: the virtual clock runs ahead of datetime.now() once it moved
+        await step.sleep_until("my-sleep-until-step",
+                               datetime.datetime.now() + datetime.timedelta(seconds=10))
+        await step.sleep("my-sleep-step", "10 seconds")
+        got = await step.wait_for_event("my-wait-for-event-step", "my-event-type")
+        probe.seen("event payload", got["payload"])
+        probe.seen("event type", got["type"])
+        return got["payload"]
+""",
+        events=[("my-event-type", {"foo": "bar"})],
+    ),
+    Case(
+        "docs_error_handling",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        async def try_step(fn):
+            try:
+                return await fn()
+            except Exception as e:
+                probe.seen("caught", f"Successfully caught {type(e).__name__}: {e}")
+
+        @step.do("my_failing")
+        async def my_failing():
+            probe.ran("Executing my_failing")
+            raise TypeError("Intentional error in my_failing")
+
+        await try_step(my_failing)
+""",
+    ),
+    Case(
+        "docs_retry_config",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do('step-name', config={"retries": {"limit": 1, "delay": "10 seconds"}})
+        async def first_step():
+            # do some work
+            probe.ran("step-name")
+            raise ValueError("always")
+
+        @step.do("call an API", config={
+            "retries": {"limit": 10, "delay": "10 seconds", "backoff": "exponential"},
+            "timeout": "30 minutes",
+        })
+        async def call_an_api(ctx):
+            probe.ran("call an API")
+            if ctx.attempt < 4:
+                raise ValueError("upstream unavailable")
+            return {"attempt": ctx.attempt}
+
+        try:
+            await first_step()
+        except ValueError as exc:
+            probe.seen("first_step", exc)
+        return await call_an_api()
+""",
+    ),
+    Case(
+        "docs_non_retryable_fails_instance",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do("some step")
+        async def some_step():
+            probe.ran("some step")
+            if not event.payload.get("data"):
+                raise NonRetryableError("event.payload.data did not contain the expected payload")
+
+        await some_step()
+        return "unreachable"
+""",
+        params={"other": 1},
+    ),
+    Case(
+        "docs_catch_workflow_errors",
+        """
+class Case(WorkflowEntrypoint):
+    async def run(self, event, step):
+        @step.do('task')
+        async def task():
+            probe.ran("task")
+
+        @step.do('non-retryable-task')
+        async def non_retryable_task():
+            probe.ran("non-retryable-task")
+            raise NonRetryableError('oh no')
+
+        @step.do('clean-up-task')
+        async def clean_up_task():
+            probe.ran("clean-up-task")
+
+        @step.do('next-task')
+        async def next_task():
+            probe.ran("next-task")
+            return "finished"
+
+        await task()
+        try:
+            await non_retryable_task()
+        except Exception as e:
+            probe.seen("failed", f"Step failed: {e}")
+            await clean_up_task()
+        return await next_task()
 """,
     ),
 ]

@@ -18,6 +18,7 @@ It models what the SDK's workflow and binding code relies on, with Pyodide's con
 
 from __future__ import annotations
 
+import math
 import traceback
 import types
 from collections.abc import Callable, Iterable
@@ -116,7 +117,8 @@ class JsDate(JsProxy):
     js_type = "Date"
 
     def __init__(self, ms: float) -> None:
-        self.ms = float(ms)
+        # TimeClip: a Date holds whole milliseconds (new Date(1.9) is 1 ms)
+        self.ms = float(math.trunc(ms)) if math.isfinite(ms) else math.nan
 
     def getTime(self) -> float:  # noqa: N802 - the JS name
         return self.ms
@@ -152,9 +154,14 @@ class PyProxy(JsProxy):
 
 
 class JsException(Exception):
-    """A JS error caught in Python (pyodide.ffi.JsException)."""
+    """A JS error caught in Python (pyodide.ffi.JsException).
 
-    def __init__(self, error: JsError) -> None:
+    Made from the JS error, or as durable's engine makes one (`JsException(message, name)`),
+    which it does while it serves the JS side of the oracle (conformance_engine_js)."""
+
+    def __init__(self, error: JsError | str, name: str = "Error") -> None:
+        if isinstance(error, str):
+            error = JsError(error, name)
         super().__init__(error.toString())
         self.js_error = error
 

@@ -1,24 +1,19 @@
-"""The production SDK (workers-runtime-sdk) loaded as `_prod_workers`, and a driver that runs a
-workflow through its real Python layer over the fake JS side.
+"""The production SDK (workers-runtime-sdk) loaded as `_prod_workers`, with the SDK's
+workflows.js in Python, over the fake JS side.
 
 The SDK's package is called `workers` too; it is imported from its installed location under
-another name, with the fake `js`/`pyodide` modules in `sys.modules` only while it imports, so it
-never collides with durable's shim (or durable's own `js` module).
-
-The driver is a first cut and in memory: each `step.do` call runs its callback at once (retries
-also at once, without back-off), sleeps and `sleepUntil` resolve immediately, `waitForEvent`
-answers from events given up front, and run() is not replayed.
+another name, with the fake `js`/`pyodide` modules in `sys.modules` only while it imports (and
+while user code runs: `user_workers`), so it never collides with durable's shim (or durable's own
+`js` module). The JS `WorkflowStep` it runs over is durable's engine: conformance_engine_js.
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib.metadata
 import importlib.util
 import inspect
 import sys
 import types
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +22,6 @@ from typing import Any
 import conformance_fake_js as fjs
 
 PROD_NAME = "_prod_workers"
-DEFAULT_RETRY_LIMIT = 5
 
 compat_flags = types.ModuleType("_cloudflare_compat_flags")
 compat_flags.python_workflows_implicit_dependencies = True  # type: ignore[attr-defined]
@@ -132,63 +126,6 @@ async def _call_python(function: Any, *args: Any) -> Any:
         raise fjs.JsException(fjs.python_error(exc)) from None
 
 
-class FakeWorkflowStep:
-    """The engine's `WorkflowStep` as JS hands it to run(), driven in memory."""
-
-    def __init__(self, events: dict[str, Any], now_ms: float) -> None:
-        self._counts: Counter[str] = Counter()
-        self._events = events
-        self._now_ms = now_ms
-        self.calls: list[tuple[Any, ...]] = []
-
-    async def do(self, name: Any, *rest: Any) -> Any:
-        callback = rest[-1]
-        config = rest[0] if len(rest) == 2 else None
-        self._counts[name] += 1
-        count = self._counts[name]
-        limit = DEFAULT_RETRY_LIMIT
-        retries = getattr(config, "retries", None) if config is not None else None
-        if retries is not None and hasattr(retries, "limit"):
-            limit = retries.limit
-        self.calls.append(("do", name, count))
-        attempt = 1
-        while True:
-            ctx = fjs.JsObject(
-                {
-                    "step": fjs.JsObject({"name": name, "count": count}),
-                    "attempt": attempt,
-                    "config": config if config is not None else fjs.JsObject(),
-                }
-            )
-            try:
-                result = await callback(ctx)
-                return fjs.boundary(fjs.structured_clone(result))
-            except fjs.JsException as exc:
-                if exc.name == "NonRetryableError" or attempt > limit:
-                    raise fjs.JsException(fjs.structured_clone(exc.js_error)) from None
-                attempt += 1
-
-    async def sleep(self, *args: Any, **kwargs: Any) -> None:
-        # Pyodide passes keyword arguments to a JS function as one trailing object
-        if kwargs:
-            args = (*args, fjs.JsObject(kwargs))
-        self.calls.append(("sleep", *args))
-
-    async def sleepUntil(self, name: Any, timestamp: Any) -> None:  # noqa: N802 - the JS name
-        self.calls.append(("sleepUntil", name, timestamp))
-
-    async def waitForEvent(self, name: Any, options: Any) -> Any:  # noqa: N802 - the JS name
-        self.calls.append(("waitForEvent", name))
-        payload = self._events[options.type]
-        return fjs.JsObject(
-            {
-                "payload": fjs.to_js(payload, dict_converter=fjs._ObjectNamespace.fromEntries),
-                "timestamp": fjs.JsDate(self._now_ms),
-                "type": options.type,
-            }
-        )
-
-
 @contextmanager
 def user_workers(prod: types.ModuleType) -> Iterator[None]:
     """`import workers` / `workers.workflows` in user code give the production SDK."""
@@ -203,44 +140,3 @@ def load_user_module(source: str, name: str) -> types.ModuleType:
     with user_workers(prod):
         exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102
     return module
-
-
-async def run_workflow(
-    source: str,
-    class_name: str,
-    *,
-    params: Any,
-    implicit: bool,
-    env_vars: dict[str, Any] | None = None,
-    events: dict[str, Any] | None = None,
-    now_ms: float = 1_767_225_600_000.0,
-) -> tuple[str, Any]:
-    """Run one instance to its end: ("complete", output as status() shows it) or ("errored",
-    (exception type name, message))."""
-    prod = load_prod_workers()
-    compat_flags.python_workflows_implicit_dependencies = implicit  # type: ignore[attr-defined]
-    module = load_user_module(source, "worker")
-    cls = getattr(module, class_name)
-    env = fjs.JsObject({k: fjs.to_js(v) for k, v in (env_vars or {}).items()})
-    instance = cls(fjs.JsObject(js_type="ExecutionContext"), env)
-    to_object = fjs._ObjectNamespace.fromEntries
-    event = fjs.JsObject(
-        {
-            "payload": fjs.structured_clone(fjs.to_js(params, dict_converter=to_object)),
-            "timestamp": fjs.JsDate(now_ms),
-            "instanceId": "conformance-1",
-            "workflowName": "conformance",
-        }
-    )
-    step = FakeWorkflowStep(events or {}, now_ms)
-    with user_workers(prod):
-        try:
-            output = await instance.run(event, step)
-        except Exception as exc:  # run() failing is the instance erroring
-            return ("errored", (type(exc).__name__, str(exc)))
-        stored = fjs.boundary(fjs.structured_clone(output))
-        return ("complete", prod.python_from_rpc(stored))
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)

@@ -1,8 +1,10 @@
-"""Conformance: each corpus workflow runs through the production SDK's real Python layer (over a
-fake JS side) and through durable; what user code observes must be the same.
+"""Conformance: each corpus workflow runs through the production SDK's real Python layer (with
+durable's engine as its JS side: conformance_engine_js) and through durable's own shim, on the
+same engine and driver; what user code observes must be the same.
 
 Compared: the step bodies that ran (names, counts, order), the values user code saw after each
-boundary (types included), and how the instance ended (output, or error type and message).
+boundary (types included; the last value seen, as run() is replayed after every wait), and how
+the instance ended (output, or error type and message).
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import conformance_corpus
+import conformance_engine_js
 import conformance_local
 import conformance_probe
-import conformance_prod
 import pytest
 
 sys.modules.setdefault("conformance_probe", conformance_probe)
@@ -55,18 +57,25 @@ def _params() -> list[Any]:
 async def test_durable_matches_production(case: conformance_corpus.Case, tmp_path: Path) -> None:
     conformance_probe.reset()
     production = _observed(
-        await conformance_prod.run_workflow(
-            case.source, "Case", params=case.params, implicit=case.implicit, env_vars=case.env_vars
-        )
-    )
-    local = _observed(
-        await conformance_local.run_workflow(
-            tmp_path,
+        await conformance_engine_js.run_workflow(
+            tmp_path / "production",
             case.source,
             "Case",
             params=case.params,
             implicit=case.implicit,
             env_vars=case.env_vars,
+            events=case.events,
+        )
+    )
+    local = _observed(
+        await conformance_local.run_workflow(
+            tmp_path / "durable",
+            case.source,
+            "Case",
+            params=case.params,
+            implicit=case.implicit,
+            env_vars=case.env_vars,
+            events=case.events,
         )
     )
     assert local == production
