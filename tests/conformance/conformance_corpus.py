@@ -1,6 +1,6 @@
 """The workflows both implementations run. Each reports through `conformance_probe`.
 
-`xfail` names the audit entry (/work/shared/reference/fidelity-audit.md) where durable differs
+`xfail` names the audit entry (the fidelity audit of workers-runtime-sdk 1.9.5) where durable differs
 today; the test is strict, so a fix turns it into an XPASS to remove.
 """
 
@@ -757,8 +757,6 @@ class Case(WorkflowEntrypoint):
         probe.seen("twice", [await my_step(), await my_step()])
         return "done"
 """,
-        xfail="audit 29: production's step object is the SDK's `async def wrapper`; durable's "
-        "is a StepCallable named after the user's function",
     ),
     Case(
         "date_values",
