@@ -4,6 +4,7 @@ Modules:
     env         `Env` and `build_env`: the one place a config becomes an `env` object
     workflows   a `[[workflows]]` binding and its instance handles
     kv          a `[[kv_namespaces]]` binding, over wrangler's local state
+    r2          a `[[r2_buckets]]` binding, over wrangler's local state
     miniflare   wrangler's local state: Miniflare's v3 layout, file naming, id derivation
 
 May import: engine (a workflow binding drives it), worker and the leaves.

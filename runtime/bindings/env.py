@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .kv import KVNamespace, KVNamespaceState, wall_ms
+from .r2 import R2Bucket, R2BucketState
 from .workflows import WorkflowBinding
 
 if TYPE_CHECKING:
-    from durable.runtime.config import KVNamespaceConfig
+    from durable.runtime.config import KVNamespaceConfig, R2BucketConfig
     from durable.runtime.engine.scheduler import Engine
 
 
@@ -51,12 +52,13 @@ def build_env(
     bindings: dict[str, str],
     *,
     kv_namespaces: Iterable[KVNamespaceConfig] = (),
+    r2_buckets: Iterable[R2BucketConfig] = (),
     state_dir: Path | None = None,
     now_ms: Callable[[], int] = wall_ms,
 ) -> Env:
     """`bindings` maps binding name (MY_WORKFLOW) to workflow name.
 
-    KV namespaces keep their data in wrangler's local state under `state_dir` (`.wrangler/state`
+    KV namespaces and R2 buckets keep their data in wrangler's local state under `state_dir` (`.wrangler/state`
     next to the config, see `miniflare.py`); `now_ms` is the time expirations are judged by.
     """
     values: dict[str, Any] = dict(vars)
@@ -67,4 +69,10 @@ def build_env(
             raise ValueError("KV namespaces need the folder of wrangler's local state")
         state = KVNamespaceState(state_dir, ns.local_id, now_ms)
         values[ns.binding] = KVNamespace(state, ns.binding)
+    for bucket in r2_buckets:
+        if state_dir is None:
+            raise ValueError("R2 buckets need the folder of wrangler's local state")
+        values[bucket.binding] = R2Bucket(
+            R2BucketState(state_dir, bucket.local_name, now_ms), bucket.binding
+        )
     return Env(values)

@@ -62,6 +62,8 @@ class Runtime:
             await self.store.close()
             for ns in self.config.kv_namespaces:
                 getattr(self.env, ns.binding).close()
+            for bucket in self.config.r2_buckets:
+                getattr(self.env, bucket.binding).close()
         finally:
             if self.holds_utc:
                 self.holds_utc = False
@@ -87,9 +89,9 @@ async def open_runtime(
     gives its virtual clock). `engine_factory` builds the engine from
     `(store, definitions, limits=..., clock=...)`; the test harness passes its Engine subclass
     (its hooks: trace and step mocks) here. `before_start` gets the store before the engine
-    reads it (`durable dev` applies recorded writes there, before anything resumes). KV data
-    lives in wrangler's own local state, `wrangler_state_dir` (default `.wrangler/state` next to
-    the config).
+    reads it (`durable dev` applies recorded writes there, before anything resumes). KV and R2
+    data lives in wrangler's own local state, `wrangler_state_dir` (default `.wrangler/state`
+    next to the config).
 
     User code's local time zone is UTC from here until `Runtime.close()` (worker/timezone.py).
     """
@@ -140,6 +142,7 @@ async def _open_runtime(
         config.vars,
         {wf.binding: wf.name for wf in config.workflows},
         kv_namespaces=config.kv_namespaces,
+        r2_buckets=config.r2_buckets,
         state_dir=wrangler_state_dir or state_root(config.root),
         now_ms=clock.now_ms,
     )

@@ -111,7 +111,15 @@ def _encode_body(body: object, kind: str) -> bytes | None:
         return body
     if isinstance(body, str):
         return body.encode("utf-8")
+    if _is_stream(body):  # a binding's ReadableStream (an R2 object's body): read it whole
+        data = body._take_bytes()  # type: ignore[attr-defined]
+        if isinstance(data, bytes):
+            return data
     raise TypeError(f"Unsupported type in {kind}: {type(body).__name__}")
+
+
+def _is_stream(body: object) -> bool:
+    return callable(getattr(body, "_take_bytes", None))
 
 
 class _Body:
@@ -307,7 +315,7 @@ class Response(_Body):
         status_text: str = "",
         headers: HeadersInit | None = None,
     ) -> None:
-        if body is not None and not isinstance(body, str | bytes):
+        if body is not None and not isinstance(body, str | bytes) and not _is_stream(body):
             raise TypeError(f"Unsupported type in Response: {type(body).__name__}")
         code = int(status) if status else 200
         if not 200 <= code <= 599:
