@@ -230,10 +230,14 @@ MANAGEMENT_GROUPS = {
     "workflows": "durable.cli.workflows",
     "instances": "durable.cli.instances",
     "kv": "durable.cli.kv",
+    "r2": "durable.cli.r2",
 }
 _GENERAL_FIELDS = ("cwd", "verbose")
-# `kv` works on wrangler's local files: no server, so no --port, --persist-to or --remote.
-_GROUP_FIELDS = {"kv": ("config", "env", "cwd", "verbose")}
+# `kv` and `r2` work on wrangler's local files: no server, no --port, --persist-to or --remote.
+_GROUP_FIELDS = {
+    "kv": ("config", "env", "cwd", "verbose"),
+    "r2": ("config", "env", "cwd", "verbose"),
+}
 
 
 def _copy_global_options(root: Any, command: Any, wanted: tuple[str, ...] = _GLOBAL_FIELDS) -> None:

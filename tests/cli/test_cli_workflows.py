@@ -97,8 +97,10 @@ def test_every_group_and_command_is_listed():
         ("workflows",),
         ("instances",),
         ("kv",),
+        ("r2",),
     }
     assert {p[-1] for p in paths if p[:-1] == ("kv", "key")} == {"put", "get", "list", "delete"}
+    assert {p[-1] for p in paths if p[:-1] == ("r2", "object")} == {"put", "get", "delete"}
 
 
 @pytest.mark.parametrize("path", _all_commands(typer.main.get_command(app)), ids=" ".join)
