@@ -33,6 +33,8 @@ The hierarchy, drawn as httpx draws its own:
     JsException                  a JavaScript error, as production's `pyodide.ffi` presents it
                                  (`name` and `message`): what bindings raise with production's
                                  text; re-exported by the `pyodide.ffi` shim
+    R2Error                      an error answer of Miniflare's R2 simulator, inside the R2
+                                 binding, which turns it into production's JsException (or None)
 
     ImportError                  (the standard library's)
     └── UnavailableOnCPythonError    a `js`/`pyodide` name that exists only in the Workers runtime
@@ -281,6 +283,25 @@ class JsException(Exception):  # noqa: N818 - production's name (pyodide.ffi.JsE
         super().__init__(f"{name}: {message}" if message else name)
         self.name = name
         self.message = message
+
+
+class R2Error(Exception):
+    """An error answer of Miniflare's R2 simulator: HTTP `status`, `message`, R2's `v4code`.
+
+    It never reaches user code: the R2 binding gives it workerd's text as a `JsException`
+    (`get: The requested range is not satisfiable (10039)`), or returns None where production
+    does (a missing key, a failed `onlyIf`, whose object `row` it may carry).
+    """
+
+    def __init__(self, status: int, message: str, v4code: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.v4code = v4code
+        self.row: object = None
+
+    def js(self, action: str) -> JsException:
+        return JsException(f"{action}: {self.message} ({self.v4code})")
 
 
 class UnavailableOnCPythonError(ImportError):

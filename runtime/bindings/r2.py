@@ -54,7 +54,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from durable.runtime.errors import JsException
+from durable.runtime.errors import JsException, R2Error
 from durable.runtime.worker.blob import Blob
 from durable.runtime.worker.jsdict import JsDict
 
@@ -156,18 +156,6 @@ def wall_ms() -> int:
 
 
 # --- Miniflare's errors ----------------------------------------------------------------------
-
-
-class R2Error(Exception):
-    """An error response of Miniflare's R2 object; the binding adds workerd's action prefix."""
-
-    def __init__(self, status: int, message: str, v4code: int) -> None:
-        super().__init__(message)
-        self.status, self.message, self.v4code = status, message, v4code
-        self.row: ObjectRow | None = None  # attached to a failed precondition
-
-    def js(self, action: str) -> JsException:
-        return JsException(f"{action}: {self.message} ({self.v4code})")
 
 
 def _no_such_key() -> R2Error:
@@ -1314,7 +1302,7 @@ class R2Bucket:
         except R2Error as exc:
             if exc.v4code == 10007:
                 return None
-            if exc.row is not None:  # onlyIf failed: the object, without its body
+            if isinstance(exc.row, ObjectRow):  # onlyIf failed: the object, without its body
                 return R2Object(exc.row, range=(0, exc.row.size))
             raise exc.js("get") from None
         return R2ObjectBody(row, data, span)
@@ -1443,9 +1431,7 @@ class R2MultipartUpload:
     async def complete(self, uploadedParts: Any) -> Any:  # noqa: N803 - production's name
         if not isinstance(uploadedParts, list):
             raise JsException(
-                "Failed to execute 'complete' on 'R2MultipartUpload': parameter 1 is not of "
-                "type 'Array'.",
-                "TypeError",
+                "complete() takes the list of uploaded parts ({partNumber, etag}).", "TypeError"
             )
         parts: list[tuple[int, str]] = []
         for part in uploadedParts:
