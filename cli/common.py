@@ -231,12 +231,15 @@ MANAGEMENT_GROUPS = {
     "instances": "durable.cli.instances",
     "kv": "durable.cli.kv",
     "d1": "durable.cli.d1",
+    "r2": "durable.cli.r2",
 }
 _GENERAL_FIELDS = ("cwd", "verbose")
-# `kv` works on wrangler's local files: no server, so no --port, --persist-to or --remote.
+# `kv`, `d1` and `r2` work on wrangler's local files: no server, so no --port, --persist-to or
+# --remote.
 _GROUP_FIELDS = {
     "kv": ("config", "env", "cwd", "verbose"),
     "d1": ("config", "env", "cwd", "verbose"),
+    "r2": ("config", "env", "cwd", "verbose"),
 }
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "KVNamespaceConfig",
     "PRODUCTION_MAX_STEPS",
     "ProjectConfig",
+    "R2BucketConfig",
     "WorkflowConfig",
     "config_from_dict",
     "find_config",
@@ -76,6 +77,14 @@ _ENV_FIELDS = frozenset(
 _TOP_LEVEL_ONLY_FIELDS = frozenset(
     "$schema env legacy_env send_metrics keep_vars dev site pages_build_output_dir "
     "wasm_modules text_blobs data_blobs".split()
+)
+_R2_FIELDS = frozenset(
+    "binding bucket_name preview_bucket_name jurisdiction remote experimental_remote".split()
+)
+_R2_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+_BUCKET_FORMAT = (
+    "Bucket names must begin and end with an alphanumeric character, only contain lowercase "
+    "letters, numbers, and hyphens, and be between 3 and 63 characters long."
 )
 _KV_FIELDS = frozenset("binding id preview_id remote experimental_remote".split())
 _D1_FIELDS = frozenset(
@@ -142,6 +151,25 @@ class D1DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class R2BucketConfig:
+    """One `[[r2_buckets]]` entry. `wrangler dev` names the local bucket by
+    `preview_bucket_name`, else `bucket_name`, else `binding`."""
+
+    binding: str
+    bucket_name: str | None = None
+    preview_bucket_name: str | None = None
+    jurisdiction: str | None = None
+
+    @property
+    def local_name(self) -> str:
+        """The name wrangler gives the bucket's local state (Miniflare's object name)."""
+        for name in (self.preview_bucket_name, self.bucket_name):
+            if name is not None:
+                return name
+        return self.binding
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
     """The effective configuration for one environment (or the top level)."""
 
@@ -157,6 +185,7 @@ class ProjectConfig:
     warnings: tuple[str, ...] = ()
     secret_names: frozenset[str] = field(default_factory=frozenset)
     kv_namespaces: tuple[KVNamespaceConfig, ...] = ()
+    r2_buckets: tuple[R2BucketConfig, ...] = ()
     d1_databases: tuple[D1DatabaseConfig, ...] = ()
 
     def workflow(self, name: str) -> WorkflowConfig:
@@ -360,6 +389,7 @@ class _Section:
     workflows: tuple[WorkflowConfig, ...] = ()
     vars: dict[str, object] = field(default_factory=dict)
     kv_namespaces: tuple[KVNamespaceConfig, ...] = ()
+    r2_buckets: tuple[R2BucketConfig, ...] = ()
     d1_databases: tuple[D1DatabaseConfig, ...] = ()
 
 
@@ -390,7 +420,7 @@ def config_from_dict(
             prefix = f"env.{env}"
             if isinstance(raw_env, dict):
                 diag.unexpected(raw_env, _ENV_FIELDS, prefix)
-                for key in ("workflows", "vars", "kv_namespaces", "d1_databases"):
+                for key in ("workflows", "vars", "kv_namespaces", "d1_databases", "r2_buckets"):
                     if key in raw and key not in raw_env:
                         diag.warnings.append(
                             f'"{key}" exists at the top level, but not on "{prefix}".\n'
@@ -477,6 +507,7 @@ def config_from_dict(
     secrets = _load_secrets(root, env_name, env_file)
     return ProjectConfig(
         path=path,
+        r2_buckets=section.r2_buckets,
         root=root,
         name=section.name,
         main=main_path,
@@ -591,7 +622,79 @@ def _validate_section(
                 f"{prefix}d1_databases",
                 f'The field "{prefix}d1_databases" should be an array but got {_js(entries)}.',
             )
+    if "r2_buckets" in raw:
+        entries = raw["r2_buckets"]
+        if isinstance(entries, list):
+            r2 = [
+                _validate_r2(entry, f"{prefix}r2_buckets[{i}]", diag)
+                for i, entry in enumerate(entries)
+            ]
+            section.r2_buckets = tuple(bucket for bucket in r2 if bucket is not None)
+        else:
+            diag.error(
+                f"{prefix}r2_buckets",
+                f'The field "{prefix}r2_buckets" should be an array but got {_js(entries)}.',
+            )
     return section
+
+
+def _validate_r2(entry: object, where: str, diag: _Diagnostics) -> R2BucketConfig | None:
+    """wrangler's `validateR2Binding`: bucket names in R2's format, `bucket_name` optional."""
+    if not isinstance(entry, dict):
+        diag.error(where, f'"r2_buckets" bindings should be objects, but got {_js(entry)}')
+        return None
+    diag.unexpected(entry, _R2_FIELDS, where)
+    errors_before = len(diag.errors)
+    binding = entry.get("binding")
+    if not isinstance(binding, str):
+        diag.error(
+            f"{where}.binding",
+            f'"{where}" bindings should have a string "binding" field but got {_js(entry)}.',
+        )
+    elif not binding.isidentifier() or keyword.iskeyword(binding):
+        diag.error(
+            f"{where}.binding",
+            f'"{where}" bindings "binding" field must be a valid Python identifier (user '
+            f"code reads it as env.<binding>) but got {_js(binding)}.",
+        )
+    bucket = entry.get("bucket_name")
+    if "bucket_name" in entry and (not isinstance(bucket, str) or not bucket):
+        diag.error(
+            f"{where}.bucket_name",
+            f'"{where}" bindings should have a string "bucket_name" field but got {_js(entry)}.',
+        )
+    elif isinstance(bucket, str) and not _R2_BUCKET_NAME.fullmatch(bucket):
+        diag.error(
+            f"{where}.bucket_name",
+            f"{where}.bucket_name={_js(bucket)} is invalid. {_BUCKET_FORMAT}",
+        )
+    preview = entry.get("preview_bucket_name")
+    if "preview_bucket_name" in entry and not isinstance(preview, str):
+        diag.error(
+            f"{where}.preview_bucket_name",
+            f'"{where}" bindings should, optionally, have a string "preview_bucket_name" field '
+            f"but got {_js(entry)}.",
+        )
+    elif isinstance(preview, str) and not _R2_BUCKET_NAME.fullmatch(preview):
+        diag.error(
+            f"{where}.preview_bucket_name",
+            f"{where}.preview_bucket_name= {_js(preview)} is invalid. {_BUCKET_FORMAT}",
+        )
+    jurisdiction = entry.get("jurisdiction")
+    if "jurisdiction" in entry and not isinstance(jurisdiction, str):
+        diag.error(
+            f"{where}.jurisdiction",
+            f'"{where}" bindings should, optionally, have a string "jurisdiction" field but got '
+            f"{_js(entry)}.",
+        )
+    if len(diag.errors) > errors_before or not isinstance(binding, str):
+        return None
+    return R2BucketConfig(
+        binding=binding,
+        bucket_name=bucket if isinstance(bucket, str) else None,
+        preview_bucket_name=preview if isinstance(preview, str) else None,
+        jurisdiction=jurisdiction if isinstance(jurisdiction, str) else None,
+    )
 
 
 def _validate_d1(entry: object, where: str, diag: _Diagnostics) -> D1DatabaseConfig | None:
@@ -867,6 +970,19 @@ def _check_unique_bindings(section: _Section, prefix: str, diag: _Diagnostics) -
         diag.error(
             f"{prefix}vars",
             f"{binding} assigned to Environment Variable and KV Namespace bindings.",
+        )
+    r2 = [bucket.binding for bucket in section.r2_buckets]
+    for binding in sorted({b for b in r2 if r2.count(b) > 1}):
+        diag.error(f"{prefix}r2_buckets", f"{binding} assigned to multiple R2 Bucket bindings.")
+    for binding in sorted(set(r2) & set(kv)):
+        diag.error(
+            f"{prefix}r2_buckets", f"{binding} assigned to KV Namespace and R2 Bucket bindings."
+        )
+    for binding in sorted(set(r2) & set(bindings)):
+        diag.error(f"{prefix}r2_buckets", f"{binding} assigned to R2 Bucket and Workflow bindings.")
+    for binding in sorted(set(r2) & set(section.vars)):
+        diag.error(
+            f"{prefix}vars", f"{binding} assigned to Environment Variable and R2 Bucket bindings."
         )
     _check_unique_d1(section, prefix, kv, bindings, diag)
 

@@ -35,6 +35,8 @@ The hierarchy, drawn as httpx draws its own:
                                  text; re-exported by the `pyodide.ffi` shim
     D1QueryError                 a D1 query failed (Miniflare's text): the D1 binding turns it
                                  into a JsException, the CLI into one line
+    R2Error                      an error answer of Miniflare's R2 simulator, inside the R2
+                                 binding, which turns it into production's JsException (or None)
 
     ImportError                  (the standard library's)
     └── UnavailableOnCPythonError    a `js`/`pyodide` name that exists only in the Workers runtime
@@ -295,6 +297,25 @@ class D1QueryError(Exception):
     def __init__(self, message: str, index: int = 0) -> None:
         super().__init__(message)
         self.index = index
+
+
+class R2Error(Exception):
+    """An error answer of Miniflare's R2 simulator: HTTP `status`, `message`, R2's `v4code`.
+
+    It never reaches user code: the R2 binding gives it workerd's text as a `JsException`
+    (`get: The requested range is not satisfiable (10039)`), or returns None where production
+    does (a missing key, a failed `onlyIf`, whose object `row` it may carry).
+    """
+
+    def __init__(self, status: int, message: str, v4code: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.v4code = v4code
+        self.row: object = None
+
+    def js(self, action: str) -> JsException:
+        return JsException(f"{action}: {self.message} ({self.v4code})")
 
 
 class UnavailableOnCPythonError(ImportError):

@@ -6,6 +6,7 @@ Modules:
     kv          a `[[kv_namespaces]]` binding, over wrangler's local state
     d1          a `[[d1_databases]]` binding, over wrangler's local state
     d1_migrations  D1 SQL files and migrations, as `wrangler d1 … --local` handles them
+    r2          a `[[r2_buckets]]` binding, over wrangler's local state
     miniflare   wrangler's local state: Miniflare's v3 layout, file naming, id derivation
 
 May import: engine (a workflow binding drives it), worker and the leaves.

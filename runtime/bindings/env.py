@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from .d1 import D1Database, D1DatabaseState
 from .kv import KVNamespace, KVNamespaceState, wall_ms
+from .r2 import R2Bucket, R2BucketState
 from .workflows import WorkflowBinding
 
 if TYPE_CHECKING:
-    from durable.runtime.config import D1DatabaseConfig, KVNamespaceConfig
+    from durable.runtime.config import D1DatabaseConfig, KVNamespaceConfig, R2BucketConfig
     from durable.runtime.engine.scheduler import Engine
 
 
@@ -53,12 +54,14 @@ def build_env(
     *,
     kv_namespaces: Iterable[KVNamespaceConfig] = (),
     d1_databases: Iterable[D1DatabaseConfig] = (),
+    r2_buckets: Iterable[R2BucketConfig] = (),
     state_dir: Path | None = None,
     now_ms: Callable[[], int] = wall_ms,
 ) -> Env:
     """`bindings` maps binding name (MY_WORKFLOW) to workflow name.
 
-    KV namespaces and D1 databases keep their data in wrangler's local state under `state_dir` (`.wrangler/state`
+    KV namespaces, D1 databases and R2 buckets keep their data in wrangler's local state under
+    `state_dir` (`.wrangler/state`
     next to the config, see `miniflare.py`); `now_ms` is the time expirations are judged by.
     """
     values: dict[str, Any] = dict(vars)
@@ -73,4 +76,10 @@ def build_env(
         if state_dir is None:
             raise ValueError("D1 databases need the folder of wrangler's local state")
         values[db.binding] = D1Database(D1DatabaseState(state_dir, db.local_id), db.binding)
+    for bucket in r2_buckets:
+        if state_dir is None:
+            raise ValueError("R2 buckets need the folder of wrangler's local state")
+        values[bucket.binding] = R2Bucket(
+            R2BucketState(state_dir, bucket.local_name, now_ms), bucket.binding
+        )
     return Env(values)

@@ -133,7 +133,8 @@ def _check(path: Path, tables: dict[str, tuple[str, ...]]) -> None:
         raise StoreError(f"cannot read wrangler's local state {path}: {exc}") from exc
     ours = {name: found[name] for name in tables if name in found}
     others = [n for n in found if not n.startswith(("sqlite_", "_cf_")) and n not in tables]
-    if ours == tables or (not ours and not others):
+    # Some of our tables and no others: another process is creating the file (IF NOT EXISTS).
+    if ours == tables or (not others and all(found[n] == tables[n] for n in ours)):
         return
     expected = ", ".join(f"{name}({', '.join(cols)})" for name, cols in tables.items())
     seen = ", ".join(f"{name}({', '.join(cols)})" for name, cols in found.items()) or "none"

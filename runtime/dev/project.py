@@ -64,6 +64,8 @@ class Runtime:
                 getattr(self.env, ns.binding).close()
             for db in self.config.d1_databases:
                 getattr(self.env, db.binding).close()
+            for bucket in self.config.r2_buckets:
+                getattr(self.env, bucket.binding).close()
         finally:
             if self.holds_utc:
                 self.holds_utc = False
@@ -89,9 +91,9 @@ async def open_runtime(
     gives its virtual clock). `engine_factory` builds the engine from
     `(store, definitions, limits=..., clock=...)`; the test harness passes its Engine subclass
     (its hooks: trace and step mocks) here. `before_start` gets the store before the engine
-    reads it (`durable dev` applies recorded writes there, before anything resumes). KV data
-    lives in wrangler's own local state, `wrangler_state_dir` (default `.wrangler/state` next to
-    the config).
+    reads it (`durable dev` applies recorded writes there, before anything resumes). KV and R2
+    data lives in wrangler's own local state, `wrangler_state_dir` (default `.wrangler/state`
+    next to the config).
 
     User code's local time zone is UTC from here until `Runtime.close()` (worker/timezone.py).
     """
@@ -143,6 +145,7 @@ async def _open_runtime(
         {wf.binding: wf.name for wf in config.workflows},
         kv_namespaces=config.kv_namespaces,
         d1_databases=config.d1_databases,
+        r2_buckets=config.r2_buckets,
         state_dir=wrangler_state_dir or state_root(config.root),
         now_ms=clock.now_ms,
     )

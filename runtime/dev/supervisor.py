@@ -105,6 +105,10 @@ def bindings_table(config: ProjectConfig) -> list[str]:
     for db in config.d1_databases:
         shown = f"env.{db.binding}" + (f" ({db.shown})" if db.shown else "")
         rows.append((shown, "D1 Database", "local"))
+    for bucket in config.r2_buckets:
+        name = bucket.preview_bucket_name or bucket.bucket_name  # as `wrangler dev` shows it
+        shown = f" ({name}{f' ({bucket.jurisdiction})' if bucket.jurisdiction else ''})"
+        rows.append((f"env.{bucket.binding}{shown if name else ''}", "R2 Bucket", "local"))
     for name, var in config.vars.items():
         shown = '"(hidden)"' if name in config.secret_names else json.dumps(var)
         if len(shown) > 60:

@@ -150,11 +150,12 @@ async def open_env(
 
     `config` is a loaded config, a path to wrangler.toml/.jsonc/.json, or None to search from
     `cwd` (default: the working directory) upwards, as wrangler does. The store goes in
-    `persist_dir` (default: a temporary directory removed afterwards), and so does the KV data
-    (`wrangler-state/` in it, never the project's `.wrangler/state`): each test starts with empty
-    namespaces and seeds them with `await env.KV.put(...)`. KV expirations follow the virtual
-    clock. Each D1 database starts empty too, with the project's migrations (its
-    `migrations_dir`) applied, as `wrangler d1 migrations apply` would; seed it with
+    `persist_dir` (default: a temporary directory removed afterwards), and so does the KV and R2
+    data (`wrangler-state/` in it, never the project's `.wrangler/state`): each test starts with
+    empty namespaces and buckets and seeds them with `await env.KV.put(...)` or
+    `await env.BUCKET.put(...)`. KV expirations and R2 upload times follow the virtual clock.
+    Each D1 database starts empty too, with the project's migrations (its `migrations_dir`)
+    applied, as `wrangler d1 migrations apply` would; seed it with
     `await env.DB.prepare(...).run()`. `start_ms` sets the virtual clock's start (default: now).
     """
     if isinstance(config, ProjectConfig):
@@ -170,7 +171,7 @@ async def open_env(
         runtime = await open_runtime(
             project,
             persist_dir=store_dir,
-            wrangler_state_dir=store_dir / "wrangler-state",  # each test: empty KV of its own
+            wrangler_state_dir=store_dir / "wrangler-state",  # each test: empty KV/R2 of its own
             engine_factory=functools.partial(HarnessEngine, harness=harness),
             clock=clock,
         )

@@ -207,6 +207,10 @@ def _encode_body(body: object, kind: str) -> tuple[bytes | None, str | None]:
         return body.to_bytes(), None
     if isinstance(body, ReadableStream):
         return body._drain(), None
+    if _is_stream(body):  # a binding's ReadableStream (an R2 object's body): read it whole
+        data = body._take_bytes()  # type: ignore[attr-defined]
+        if isinstance(data, bytes):
+            return data, None
     raise TypeError(f"Unsupported type in {kind}: {type(body).__name__}")
 
 
@@ -270,6 +274,10 @@ def _no_js_object(kind: str) -> AttributeError:
         f"code on CPython, where there is no JavaScript object behind a {kind}. Use its Python "
         "API (headers, text(), bytes(), json(), form_data(), body…) instead."
     )
+
+
+def _is_stream(body: object) -> bool:
+    return callable(getattr(body, "_take_bytes", None))
 
 
 class _Body:
@@ -558,7 +566,7 @@ class Response(_Body):
         headers: HeadersInit | None = None,
         web_socket: Any = None,
     ) -> None:
-        if body is not None and not isinstance(body, _BODY_TYPES):
+        if body is not None and not isinstance(body, _BODY_TYPES) and not _is_stream(body):
             raise TypeError(f"Unsupported type in Response: {type(body).__name__}")
         code = int(status) if status else 200
         # 101 is for the WebSocket handshake, which needs the socket (workerd's rule)

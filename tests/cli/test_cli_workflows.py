@@ -98,10 +98,12 @@ def test_every_group_and_command_is_listed():
         ("instances",),
         ("kv",),
         ("d1",),
+        ("r2",),
     }
     assert {p[-1] for p in paths if p[:-1] == ("kv", "key")} == {"put", "get", "list", "delete"}
     assert {p[-1] for p in paths if p[:-1] == ("d1",)} == {"execute", "migrations"}
     assert {p[-1] for p in paths if p[:-1] == ("d1", "migrations")} == {"create", "list", "apply"}
+    assert {p[-1] for p in paths if p[:-1] == ("r2", "object")} == {"put", "get", "delete"}
 
 
 @pytest.mark.parametrize("path", _all_commands(typer.main.get_command(app)), ids=" ".join)
