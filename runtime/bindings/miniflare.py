@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 from durable.runtime.errors import StoreError
@@ -99,18 +100,37 @@ def open_object_db(
         _check(path, tables)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
+    # Switching a file to WAL takes an exclusive lock and, unlike other statements, can answer
+    # "database is locked" at once while another process opens the same file; so the opening
+    # steps are retried within the busy timeout.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return _open(path, schema, tables, exists)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise StoreError(f"cannot open wrangler's local state {path}: {exc}") from exc
+            time.sleep(0.01)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open wrangler's local state {path}: {exc}") from exc
+
+
+def _open(
+    path: Path, schema: str, tables: dict[str, tuple[str, ...]], exists: bool
+) -> sqlite3.Connection:
+    db = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
     try:
-        db = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA case_sensitive_like = TRUE")
         if not exists or not _has_tables(db, tables):
             db.executescript(schema)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open wrangler's local state {path}: {exc}") from exc
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
