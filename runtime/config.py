@@ -28,9 +28,10 @@ import json
 import keyword
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import ConfigError, WorkflowNotFoundError
 
@@ -596,46 +597,39 @@ def _validate_section(
                 f"{prefix}workflows",
                 f'The field "{prefix}workflows" should be an array but got {_js(entries)}.',
             )
-    if "kv_namespaces" in raw:
-        entries = raw["kv_namespaces"]
-        if isinstance(entries, list):
-            kv = [
-                _validate_kv(entry, f"{prefix}kv_namespaces[{i}]", prefix, diag)
-                for i, entry in enumerate(entries)
-            ]
-            section.kv_namespaces = tuple(ns for ns in kv if ns is not None)
-        else:
-            diag.error(
-                f"{prefix}kv_namespaces",
-                f'The field "{prefix}kv_namespaces" should be an array but got {_js(entries)}.',
-            )
-    if "d1_databases" in raw:
-        entries = raw["d1_databases"]
-        if isinstance(entries, list):
-            d1 = [
-                _validate_d1(entry, f"{prefix}d1_databases[{i}]", diag)
-                for i, entry in enumerate(entries)
-            ]
-            section.d1_databases = tuple(db for db in d1 if db is not None)
-        else:
-            diag.error(
-                f"{prefix}d1_databases",
-                f'The field "{prefix}d1_databases" should be an array but got {_js(entries)}.',
-            )
-    if "r2_buckets" in raw:
-        entries = raw["r2_buckets"]
-        if isinstance(entries, list):
-            r2 = [
-                _validate_r2(entry, f"{prefix}r2_buckets[{i}]", diag)
-                for i, entry in enumerate(entries)
-            ]
-            section.r2_buckets = tuple(bucket for bucket in r2 if bucket is not None)
-        else:
-            diag.error(
-                f"{prefix}r2_buckets",
-                f'The field "{prefix}r2_buckets" should be an array but got {_js(entries)}.',
-            )
+    # Every storage binding kind is an array of tables, each validated on its own.
+    section.kv_namespaces = _binding_array(
+        raw, "kv_namespaces", prefix, diag, lambda e, w: _validate_kv(e, w, prefix, diag)
+    )
+    section.d1_databases = _binding_array(
+        raw, "d1_databases", prefix, diag, lambda e, w: _validate_d1(e, w, diag)
+    )
+    section.r2_buckets = _binding_array(
+        raw, "r2_buckets", prefix, diag, lambda e, w: _validate_r2(e, w, diag)
+    )
     return section
+
+
+_T = TypeVar("_T")
+
+
+def _binding_array(
+    raw: Mapping[str, object],
+    key: str,
+    prefix: str,
+    diag: _Diagnostics,
+    validate: Callable[[object, str], _T | None],
+) -> tuple[_T, ...]:
+    """`raw[key]` as validated entries (the valid ones); an error if it is not an array."""
+    entries = raw.get(key, [])
+    if not isinstance(entries, list):
+        diag.error(
+            f"{prefix}{key}",
+            f'The field "{prefix}{key}" should be an array but got {_js(entries)}.',
+        )
+        return ()
+    checked = [validate(entry, f"{prefix}{key}[{i}]") for i, entry in enumerate(entries)]
+    return tuple(item for item in checked if item is not None)
 
 
 def _validate_r2(entry: object, where: str, diag: _Diagnostics) -> R2BucketConfig | None:
